@@ -1,0 +1,36 @@
+/* duet — the command-line entry point: dispatches to subcommands (info, bench, ...). */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: duet <command> [options]\n"
+            "\n"
+            "commands:\n"
+            "  info               version, backends and every Vulkan device with its features\n"
+            "  help               this text\n"
+            "\n"
+            "Run 'duet <command> --help' for a command's options.\n");
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
+        usage(stdout);
+        return 0;
+    }
+    if (!strcmp(cmd, "--version")) {
+        printf("duet %s\n", DUET_VERSION);
+        return 0;
+    }
+    if (!strcmp(cmd, "info")) return duet_cmd_info(argc - 1, argv + 1);
+    fprintf(stderr, "duet: unknown command '%s'\n", cmd);
+    usage(stderr);
+    return 2;
+}
