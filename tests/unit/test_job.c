@@ -3,6 +3,7 @@
  * exactly the expected messages ("file:line:col: path: message", captured from duet_log);
  * the JSON position walker, the prompt-tag checker and the edit distance on their own; and
  * allocation failures at every point of a load. */
+#include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -13,8 +14,8 @@
 #include "core/alloc.h"
 #include "harness.h"
 
-#ifndef DUET_SAMPLES_DIR
-#error "DUET_SAMPLES_DIR must be defined by the build"
+#if !defined(DUET_SAMPLES_DIR) || !defined(DUET_DOCS_DIR)
+#error "DUET_SAMPLES_DIR and DUET_DOCS_DIR must be defined by the build"
 #endif
 
 /* ---- captured log ---- */
@@ -423,6 +424,80 @@ static void test_samples(void) {
     }
 }
 
+/* Every *.json in samples/ loads, including ones added after this test was written. */
+static void test_all_samples(void) {
+    DIR *d = opendir(DUET_SAMPLES_DIR);
+    T_CHECK(d != NULL);
+    if (!d) return;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        size_t len = strlen(e->d_name);
+        if (len < 5 || strcmp(e->d_name + len - 5, ".json")) continue;
+        duet_job *j = load_sample(e->d_name);
+        n += j != NULL;
+        duet_job_free(&j);
+    }
+    closedir(d);
+    T_CHECK(n >= 4);
+}
+
+static char *read_text(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    enum { MAX = 1 << 16 };
+    char *buf = calloc(1, MAX + 1);
+    if (buf) (void)fread(buf, 1, MAX, f);
+    fclose(f);
+    return buf;
+}
+
+/* The n-th (0-based) ```json block of a markdown text, copied; NULL if absent. */
+static char *json_block(const char *doc, int n) {
+    const char *p = doc;
+    for (int i = 0; i <= n; i++) {
+        p = strstr(p, "```json\n");
+        if (!p) return NULL;
+        p += 8;
+    }
+    const char *end = strstr(p, "\n```");
+    if (!end) return NULL;
+    char *r = calloc(1, (size_t)(end - p) + 2);
+    if (r) memcpy(r, p, (size_t)(end - p) + 1);
+    return r;
+}
+
+/* docs/job-script.md: its first example loads, and its broken example gives exactly the
+ * messages the page shows (the lines that start with "bad_scene.json:"). */
+static void test_docs_examples(void) {
+    char *doc = read_text(DUET_DOCS_DIR "/job-script.md");
+    T_CHECK(doc != NULL);
+    if (!doc) return;
+    char want[8][512];
+    int n_want = 0;
+    for (const char *p = doc; (p = strstr(p, "\nbad_scene.json:")) && n_want < 8; p++) {
+        size_t len = strcspn(p + 1, "\n");
+        snprintf(want[n_want++], sizeof want[0], "%.*s", (int)len, p + 1);
+    }
+    char *good = json_block(doc, 0), *bad = json_block(doc, 1);
+    T_CHECK(good && bad && n_want == 5);
+    duet_job *j = NULL;
+    log_reset();
+    if (good) T_CHECK_OK(duet_job_load_string(good, strlen(good), "scene.json", NULL, NULL, &j));
+    duet_job_free(&j);
+    if (bad) {
+        log_reset();
+        duet_status st = duet_job_load_string(bad, strlen(bad), "bad_scene.json", NULL, NULL, &j);
+        bool ok = st == DUET_ERR_FORMAT && g_n_log == n_want;
+        for (int i = 0; ok && i < n_want; i++) ok = !strcmp(g_log[i], want[i]);
+        T_CHECK(ok);
+        if (!ok) log_dump();
+    }
+    free(good);
+    free(bad);
+    free(doc);
+}
+
 static void test_good_details(void) {
     const char *text =
         "\xef\xbb\xbf{\"negative_video\": \"blur\", \"guidance\": {\"audio\": 2.5}, \"seed\": 100,\n"
@@ -592,6 +667,8 @@ int main(void) {
     test_tags();
     test_suggest();
     test_samples();
+    test_all_samples();
+    test_docs_examples();
     test_good_details();
     test_model_hook();
     test_alloc_failures();
