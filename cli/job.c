@@ -5,6 +5,7 @@
  * by position. Shot prompts use Ovi's tags; their checks live in job_text.c. */
 #include "job.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <jansson.h>
 #include <limits.h>
@@ -26,7 +27,7 @@ typedef struct {
 } jpath;
 
 typedef struct {
-    int line, col, seq;
+    int line, col;
     char msg[400];
 } job_err;
 
@@ -121,7 +122,6 @@ static void add_error(ctx *c, duet_jsonpos pos, const jpath *p, const char *fmt,
     job_err *e = &c->errs[i];
     e->line = pos.line;
     e->col = pos.col;
-    e->seq = i;
     char where[128];
     format_path(p, where, sizeof where);
     int n = snprintf(e->msg, sizeof e->msg, "%s: ", where);
@@ -337,7 +337,7 @@ static bool ends_with_ci(const char *s, const char *suffix) {
     size_t n = strlen(s), m = strlen(suffix);
     if (n < m) return false;
     for (size_t i = 0; i < m; i++)
-        if ((s[n - m + i] | 0x20) != suffix[i]) return false;
+        if (tolower((unsigned char)s[n - m + i]) != suffix[i]) return false;
     return true;
 }
 
@@ -564,7 +564,11 @@ static void shot_duration(ctx *c, const jpath *p, const json_t *v, duet_job_shot
         report(c, p, false, "must be at most %g s for this model, got %g", c->d.max_shot_s, d);
         return;
     }
-    long frames = lround(d * job->fps);
+    double frames = round(d * job->fps);
+    if (frames > 1e7) { /* only with a caller's absurd max_shot_s: keep n_frames an int */
+        report(c, p, false, "is too long (%g frames)", frames);
+        return;
+    }
     if (frames < 1) {
         report(c, p, false, "is shorter than one frame (%g s at %d fps)", 1.0 / job->fps, job->fps);
         return;
@@ -679,6 +683,11 @@ static void check_links(ctx *c, const jpath *sp, size_t i, const json_t *v, duet
                 report(c, has_ms ? &pm : &pt, false,
                        "a %d ms crossfade is longer than the shorter of the two shots (%g s)",
                        s->transition_ms, shorter);
+            else if (prev->transition == DUET_TRANSITION_CROSSFADE &&
+                     prev->transition_ms + s->transition_ms > prev->duration_s * 1000.0)
+                report(c, has_ms ? &pm : &pt, false,
+                       "shots[%zu] (%g s) is shorter than its two crossfades (%d + %d ms)",
+                       i - 1, prev->duration_s, prev->transition_ms, s->transition_ms);
         }
     } else if (has_ms && s->transition != DUET_TRANSITION_COUNT_) {
         report(c, &pm, true, "only applies with \"transition\": \"crossfade\"");

@@ -274,6 +274,12 @@ static const bad_case bad_cases[] = {
       "6:82: shots[4].transition_ms: a 800 ms crossfade is longer than the shorter of the two "
       "shots (0.5 s)",
       "7:80: shots[5].transition_ms: must be within [1, 60000], got 0"}},
+    {"two crossfades longer than the shot between them",
+     "{\"shots\": [" SHOT ",\n"
+     "  {\"prompt\": \"a\", \"duration_s\": 1, \"transition\": \"crossfade\", \"transition_ms\": 800},\n"
+     "  {\"prompt\": \"a\", \"duration_s\": 1, \"transition\": \"crossfade\"}\n"
+     "]}\n",
+     {"3:50: shots[2].transition: shots[1] (1 s) is shorter than its two crossfades (800 + 250 ms)"}},
     {"output folder and sizes",
      "{\"output\": \"nodir/clip.mp4\", \"width\": 100, \"height\": 512, \"fps\": 24, "
      "\"shots\": [" SHOT "]}",
