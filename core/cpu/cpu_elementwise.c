@@ -25,10 +25,11 @@ static row_src row_of(const duet_tensor *t, const duet_tensor *d, const int64_t 
     return r;
 }
 
+/* 0.5 x (1 + tanh(u)) written as x / (1 + exp(-2u)): the same function, and expf is several
+ * times faster than tanhf. u = sqrt(2 / pi) (x + 0.044715 x^3). */
 static float gelu_tanh(float x) {
-    /* sqrt(2 / pi) */
-    const float k = 0.7978845608028654f;
-    return 0.5f * x * (1.0f + tanhf(k * (x + 0.044715f * x * x * x)));
+    const float k2 = 2.0f * 0.7978845608028654f;
+    return x / (1.0f + expf(-k2 * (x + 0.044715f * x * x * x)));
 }
 
 static float gelu_erf(float x) { return 0.5f * x * (1.0f + erff(x * 0.7071067811865476f)); }
