@@ -203,17 +203,23 @@ static bool get_string(ctx *c, const jpath *p, const json_t *v, const char **out
     return true;
 }
 
+/* A whole number within [lo, hi]; 128.0 counts as 128 (JSON does not tell them apart). */
 static bool get_int(ctx *c, const jpath *p, const json_t *v, long long lo, long long hi,
                     long long *out) {
+    long long x;
     if (json_is_real(v)) {
-        report(c, p, false, "must be a whole number, got %g", json_real_value(v));
-        return false;
-    }
-    if (!json_is_integer(v)) {
+        double r = json_real_value(v);
+        if (r != floor(r) || fabs(r) > 9e15) {
+            report(c, p, false, "must be a whole number, got %g", r);
+            return false;
+        }
+        x = (long long)r;
+    } else if (json_is_integer(v)) {
+        x = json_integer_value(v);
+    } else {
         report(c, p, false, "must be a whole number, got %s", describe(v));
         return false;
     }
-    long long x = json_integer_value(v);
     if (x < lo || x > hi) {
         if (lo == hi) report(c, p, false, "must be %lld, got %lld", lo, x);
         else report(c, p, false, "must be within [%lld, %lld], got %lld", lo, hi, x);
@@ -445,17 +451,17 @@ static void check_guidance(ctx *c, const jpath *p, const json_t *v, duet_job *jo
 
 static void check_seed(ctx *c, const jpath *p, const json_t *v, uint64_t *out) {
     long long x;
-    if (json_is_integer(v) && json_integer_value(v) < 0)
-        report(c, p, false, "must be >= 0, got %lld", (long long)json_integer_value(v));
+    if (json_is_number(v) && json_number_value(v) < 0)
+        report(c, p, false, "must be >= 0, got %g", json_number_value(v));
     else if (get_int(c, p, v, 0, LLONG_MAX, &x))
         *out = (uint64_t)x;
 }
 
 static void check_fps(ctx *c, const jpath *p, const json_t *v, duet_job *job) {
     long long x;
-    if (c->d.min_fps == c->d.max_fps && json_is_integer(v) && json_integer_value(v) != c->d.min_fps)
-        report(c, p, false, "must be %d (the model's frame rate), got %lld", c->d.min_fps,
-               (long long)json_integer_value(v));
+    if (c->d.min_fps == c->d.max_fps && json_is_number(v) && json_number_value(v) != c->d.min_fps)
+        report(c, p, false, "must be %d (the model's frame rate), got %g", c->d.min_fps,
+               json_number_value(v));
     else if (get_int(c, p, v, c->d.min_fps, c->d.max_fps, &x))
         job->fps = (int)x;
 }

@@ -536,11 +536,12 @@ static void test_good_details(void) {
     duet_job_free(&j); /* NULL is fine */
     duet_job_free(NULL);
 
-    const char *g = "{\"guidance\": 6, \"model\": \"models/x.safetensors\", \"output\": \"/tmp/o.mp4\","
+    const char *g = "{\"guidance\": 6, \"width\": 192.0, \"model\": \"models/x.safetensors\", \"output\": \"/tmp/o.mp4\","
                     " \"shots\": [" SHOT "]}";
     T_CHECK_OK(duet_job_load_string(g, strlen(g), NULL, NULL, NULL, &j));
     if (j) {
         T_CHECK(j->guidance_video == 6.0f && j->guidance_audio == 6.0f && j->model_is_path);
+        T_CHECK(j->width == 192);
         T_CHECK(!strcmp(j->output_path, "/tmp/o.mp4") && !strcmp(j->source, "<string>"));
         duet_job_free(&j);
     }
