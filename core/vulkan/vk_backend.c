@@ -122,15 +122,18 @@ duet_status duet_vk_flush(duet_vk_ctx *c) {
 
 /* ---- hazards and dispatch ---- */
 
-void duet_vk_track(duet_vk_ctx *c, const vk_block *b, VkDeviceSize start, VkDeviceSize end,
-                   bool write) {
-    bool conflict = c->n_hazards == VK_MAX_HAZARDS;
-    for (int i = 0; i < c->n_hazards && !conflict; i++) {
-        const vk_hazard *h = &c->hazards[i];
-        conflict = h->block == b && h->start < end && start < h->end && (write || h->write);
-    }
+void duet_vk_track(duet_vk_ctx *c, const vk_hazard *acc, int n) {
+    /* Check every access of the command before remembering any: a barrier recorded for a
+     * later binding must not drop the earlier bindings of the same dispatch from the list. */
+    bool conflict = c->n_hazards + n > VK_MAX_HAZARDS;
+    for (int j = 0; j < n && !conflict; j++)
+        for (int i = 0; i < c->n_hazards && !conflict; i++) {
+            const vk_hazard *h = &c->hazards[i];
+            conflict = h->block == acc[j].block && h->start < acc[j].end &&
+                       acc[j].start < h->end && (acc[j].write || h->write);
+        }
     if (conflict) duet_vk_full_barrier(c);
-    c->hazards[c->n_hazards++] = (vk_hazard){.block = b, .start = start, .end = end, .write = write};
+    for (int j = 0; j < n; j++) c->hazards[c->n_hazards++] = acc[j];
 }
 
 uint32_t duet_vk_dt(duet_dtype t) { return t == DUET_F16 ? 1u : t == DUET_BF16 ? 2u : 0u; }
@@ -224,6 +227,8 @@ duet_status duet_vk_record(duet_vk_ctx *c, const duet_vk_dispatch *d) {
     if (st != DUET_OK) return st;
     vk_frame *f = &c->frames[c->cur];
     VkDescriptorBufferInfo bi[VK_MAX_BINDINGS];
+    vk_hazard acc[VK_MAX_BINDINGS];
+    int n_acc = 0;
     for (int i = 0; i < VK_MAX_BINDINGS; i++) {
         const duet_tensor *t = d->bind[i];
         if (!t) {
@@ -234,8 +239,9 @@ duet_status duet_vk_record(duet_vk_ctx *c, const duet_vk_dispatch *d) {
         window(c, t, &start, &range);
         const vk_alloc *a = t->buf->priv;
         bi[i] = (VkDescriptorBufferInfo){a->block->buf, start, range};
-        duet_vk_track(c, a->block, start, start + range, i == 0);
+        acc[n_acc++] = (vk_hazard){a->block, start, start + range, i == 0};
     }
+    duet_vk_track(c, acc, n_acc);
     if (c->profile && f->queries && !c->seg_open && c->op_active) {
         f->query_op[f->n_queries / 2] = c->op_kind;
         timestamp(c, f);

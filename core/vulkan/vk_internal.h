@@ -21,7 +21,7 @@
 #define VK_FRAMES 3                /* command buffers in flight */
 #define VK_FRAME_MAX_DISPATCHES 256/* per command buffer (descriptor pool, query pool) */
 #define VK_SUBMIT_AFTER 64         /* submit a batch once this many dispatches are recorded */
-#define VK_MAX_HAZARDS 64          /* tracked ranges between barriers */
+#define VK_MAX_HAZARDS 64          /* tracked ranges between barriers (>= VK_MAX_BINDINGS) */
 #define VK_MAX_TIMINGS 8192
 
 /* ---- device capabilities (vk_device.c) ---- */
@@ -177,10 +177,9 @@ duet_status duet_vk_pipeline(duet_vk_ctx *c, const char *shader, const uint32_t 
 duet_status duet_vk_begin(duet_vk_ctx *c);                /* a frame is recording */
 duet_status duet_vk_submit(duet_vk_ctx *c, bool wait);    /* submit the recording frame */
 duet_status duet_vk_flush(duet_vk_ctx *c);                /* submit and wait for everything */
-/* Hazard check for one range: records a barrier first when it conflicts with pending
- * accesses, then remembers the access. */
-void duet_vk_track(duet_vk_ctx *c, const vk_block *b, VkDeviceSize start, VkDeviceSize end,
-                   bool write);
+/* Hazard check for the accesses of one command: records a barrier first when any conflicts
+ * with the accesses pending since the last barrier, then remembers them. */
+void duet_vk_track(duet_vk_ctx *c, const vk_hazard *acc, int n);
 void duet_vk_full_barrier(duet_vk_ctx *c);
 
 /* ---- what op files fill in ---- */

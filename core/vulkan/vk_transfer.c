@@ -83,7 +83,8 @@ duet_status duet_vk_upload(duet_backend *be, duet_buffer *buf, size_t offset, co
         if (st != DUET_OK) break;
         memcpy(c->staging_map + c->staging_pos, p, n);
         VkDeviceSize dst = a->offset + offset;
-        duet_vk_track(c, a->block, dst, dst + n, true);
+        vk_hazard acc = {a->block, dst, dst + n, true};
+        duet_vk_track(c, &acc, 1);
         VkBufferCopy region = {.srcOffset = c->staging_pos, .dstOffset = dst, .size = n};
         vkCmdCopyBuffer(c->frames[c->cur].cmd, c->staging, a->block->buf, 1, &region);
         c->staging_pos += (n + 15) & ~(VkDeviceSize)15;
