@@ -238,6 +238,23 @@ static void path_in_dir(char *buf, size_t n, const char *file) {
     snprintf(buf, n, "%s/%s", g_dir, file);
 }
 
+/* Load errors on the round-trip file: wrong shape, missing tensor, impossible conversion. */
+static void check_load_errors(const duet_safetensors *st, duet_backend *be) {
+    duet_arena *a = duet_arena_new(0);
+    duet_tensor *x = NULL;
+    g_expect_error = 1;
+    const int64_t ne_bad[2] = {3, 4};
+    T_CHECK(duet_safetensors_load_shaped(st, "blocks.0.a", a, be, DUET_F32, 2, ne_bad, &x) ==
+            DUET_ERR_FORMAT && x == NULL);
+    expect_msg("shape mismatch", "tensor blocks.0.a: shape [4, 3] (innermost first), expected [3, 4]");
+    T_CHECK(duet_safetensors_load(st, "nope", a, be, DUET_F32, &x) == DUET_ERR_NOT_FOUND);
+    expect_msg("not found", "rt.safetensors: tensor nope not found");
+    T_CHECK(duet_safetensors_load(st, "d", a, be, DUET_F32, &x) == DUET_ERR_INVALID_ARG);
+    expect_msg("i32 -> f32", "cannot convert I32 to f32");
+    g_expect_error = 0;
+    duet_arena_free(&a);
+}
+
 static void test_round_trip(duet_backend *be) {
     enum { NA = 12, NB = 5, NC = 8, ND = 7 };
     float *fa = duet_test_rand(NA, 1, -4, 4), *fb = duet_test_rand(NB, 2, -4, 4);
@@ -301,18 +318,8 @@ static void test_round_trip(duet_backend *be) {
     int32_t gi[ND];
     T_CHECK_OK(duet_safetensors_load(st, "d", a, be, DUET_I32, &x));
     if (x && duet_tensor_download(x, gi, DUET_I32) == DUET_OK) T_CHECK(!memcmp(gi, di, sizeof di));
-    /* errors: wrong shape, missing tensor, impossible conversion */
-    g_expect_error = 1;
-    const int64_t ne_bad[2] = {3, 4};
-    T_CHECK(duet_safetensors_load_shaped(st, "blocks.0.a", a, be, DUET_F32, 2, ne_bad, &x) ==
-            DUET_ERR_FORMAT && x == NULL);
-    expect_msg("shape mismatch", "tensor blocks.0.a: shape [4, 3] (innermost first), expected [3, 4]");
-    T_CHECK(duet_safetensors_load(st, "nope", a, be, DUET_F32, &x) == DUET_ERR_NOT_FOUND);
-    expect_msg("not found", "rt.safetensors: tensor nope not found");
-    T_CHECK(duet_safetensors_load(st, "d", a, be, DUET_F32, &x) == DUET_ERR_INVALID_ARG);
-    expect_msg("i32 -> f32", "cannot convert I32 to f32");
-    g_expect_error = 0;
     duet_arena_free(&a);
+    check_load_errors(st, be);
     duet_safetensors_close(&st);
     duet_safetensors_close(&st); /* NULL accepted */
 out:
