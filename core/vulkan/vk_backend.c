@@ -133,7 +133,15 @@ void duet_vk_track(duet_vk_ctx *c, const vk_hazard *acc, int n) {
                        acc[j].start < h->end && (acc[j].write || h->write);
         }
     if (conflict) duet_vk_full_barrier(c);
-    for (int j = 0; j < n; j++) c->hazards[c->n_hazards++] = acc[j];
+    for (int j = 0; j < n; j++) {
+        bool known = false; /* many ops read the same weights: list each range once */
+        for (int i = 0; i < c->n_hazards && !known; i++) {
+            const vk_hazard *h = &c->hazards[i];
+            known = h->block == acc[j].block && h->start <= acc[j].start &&
+                    acc[j].end <= h->end && (h->write || !acc[j].write);
+        }
+        if (!known) c->hazards[c->n_hazards++] = acc[j];
+    }
 }
 
 uint32_t duet_vk_dt(duet_dtype t) { return t == DUET_F16 ? 1u : t == DUET_BF16 ? 2u : 0u; }
