@@ -475,3 +475,18 @@ duet_status duet_vk_buffer_location(const duet_buffer *buf, size_t *block, size_
     *offset = (size_t)a->offset;
     return DUET_OK;
 }
+
+duet_status duet_vk_submit_debug_message(duet_backend *be, const char *text) {
+    if (!be || be->vt != &vk_vt || !text) return DUET_ERR_INVALID_ARG;
+    const duet_vk_ctx *c = be->ctx;
+    PFN_vkSubmitDebugUtilsMessageEXT submit = (PFN_vkSubmitDebugUtilsMessageEXT)
+        vkGetInstanceProcAddr(c->instance, "vkSubmitDebugUtilsMessageEXT");
+    if (!c->messenger || !submit) return DUET_ERR_UNSUPPORTED;
+    VkDebugUtilsMessengerCallbackDataEXT d = {
+        .sType = VK_STRUCTURE_TYPE_DEBUG_UTILS_MESSENGER_CALLBACK_DATA_EXT,
+        .pMessageIdName = "duet-test",
+        .pMessage = text};
+    submit(c->instance, VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT,
+           VK_DEBUG_UTILS_MESSAGE_TYPE_VALIDATION_BIT_EXT, &d);
+    return DUET_OK;
+}
