@@ -133,7 +133,15 @@ void duet_vk_track(duet_vk_ctx *c, const vk_hazard *acc, int n) {
                        acc[j].start < h->end && (acc[j].write || h->write);
         }
     if (conflict) duet_vk_full_barrier(c);
-    for (int j = 0; j < n; j++) c->hazards[c->n_hazards++] = acc[j];
+    for (int j = 0; j < n; j++) {
+        bool known = false; /* many ops read the same weights: list each range once */
+        for (int i = 0; i < c->n_hazards && !known; i++) {
+            const vk_hazard *h = &c->hazards[i];
+            known = h->block == acc[j].block && h->start <= acc[j].start &&
+                    acc[j].end <= h->end && (h->write || !acc[j].write);
+        }
+        if (!known) c->hazards[c->n_hazards++] = acc[j];
+    }
 }
 
 uint32_t duet_vk_dt(duet_dtype t) { return t == DUET_F16 ? 1u : t == DUET_BF16 ? 2u : 0u; }
@@ -465,5 +473,20 @@ duet_status duet_vk_buffer_location(const duet_buffer *buf, size_t *block, size_
     const vk_alloc *a = buf->priv;
     *block = a->block->id;
     *offset = (size_t)a->offset;
+    return DUET_OK;
+}
+
+duet_status duet_vk_submit_debug_message(duet_backend *be, const char *text) {
+    if (!be || be->vt != &vk_vt || !text) return DUET_ERR_INVALID_ARG;
+    const duet_vk_ctx *c = be->ctx;
+    PFN_vkSubmitDebugUtilsMessageEXT submit = (PFN_vkSubmitDebugUtilsMessageEXT)
+        vkGetInstanceProcAddr(c->instance, "vkSubmitDebugUtilsMessageEXT");
+    if (!c->messenger || !submit) return DUET_ERR_UNSUPPORTED;
+    VkDebugUtilsMessengerCallbackDataEXT d = {
+        .sType = VK_STRUCTURE_TYPE_DEBUG_UTILS_MESSENGER_CALLBACK_DATA_EXT,
+        .pMessageIdName = "duet-test",
+        .pMessage = text};
+    submit(c->instance, VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT,
+           VK_DEBUG_UTILS_MESSAGE_TYPE_VALIDATION_BIT_EXT, &d);
     return DUET_OK;
 }

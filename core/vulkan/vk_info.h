@@ -63,4 +63,9 @@ duet_status duet_vk_get_stats(const duet_backend *be, duet_vk_stats *out);
 /* Where a buffer lives: its block's index and byte offset in it (tests check reuse). */
 duet_status duet_vk_buffer_location(const duet_buffer *buf, size_t *block, size_t *offset);
 
+/* For tests of the validation plumbing: sends `text` through the backend's debug messenger
+ * (vkSubmitDebugUtilsMessageEXT) as a validation error, exactly as the validation layer
+ * would. DUET_ERR_UNSUPPORTED when validation is off. */
+duet_status duet_vk_submit_debug_message(duet_backend *be, const char *text);
+
 #endif

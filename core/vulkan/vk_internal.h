@@ -21,7 +21,7 @@
 #define VK_FRAMES 3                /* command buffers in flight */
 #define VK_FRAME_MAX_DISPATCHES 256/* per command buffer (descriptor pool, query pool) */
 #define VK_SUBMIT_AFTER 64         /* submit a batch once this many dispatches are recorded */
-#define VK_MAX_HAZARDS 64          /* tracked ranges between barriers (>= VK_MAX_BINDINGS) */
+#define VK_MAX_HAZARDS 128         /* tracked ranges between barriers (>= VK_MAX_BINDINGS) */
 #define VK_MAX_TIMINGS 8192
 
 /* ---- device capabilities (vk_device.c) ---- */

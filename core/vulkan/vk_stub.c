@@ -30,3 +30,9 @@ duet_status duet_vk_buffer_location(const duet_buffer *buf, size_t *block, size_
     (void)offset;
     return DUET_ERR_UNSUPPORTED;
 }
+
+duet_status duet_vk_submit_debug_message(duet_backend *be, const char *text) {
+    (void)be;
+    (void)text;
+    return DUET_ERR_UNSUPPORTED;
+}
