@@ -36,8 +36,12 @@ duet_status duet_play(const float *pcm, int64_t n_samples, int sample_rate_hz,
 
 #else
 
+#include <dlfcn.h>
 #include <portaudio.h>
+#include <stdarg.h>
 #include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 #include "resample.h"
@@ -64,6 +68,43 @@ static int on_audio(const void *input, void *output, unsigned long frames,
     }
     atomic_store(&s->pos, pos);
     return pos >= s->n ? paComplete : paContinue;
+}
+
+/* PortAudio's ALSA and JACK host APIs print straight to stderr (missing cards, no JACK
+ * server) unless given handlers. Their libraries are loaded with PortAudio, so the setters
+ * are found at run time without a build dependency on either; the messages go to duet_log at
+ * debug level, since "no device" is reported by our own status anyway. */
+static void alsa_message(const char *file, int line, const char *function, int err,
+                         const char *fmt, ...) {
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    DUET_LOGD("alsa: %s:%d (%s): %s%s%s", file, line, function, msg, err ? ": " : "",
+              err ? strerror(err < 0 ? -err : err) : "");
+}
+
+static void jack_message(const char *msg) { DUET_LOGD("jack: %s", msg); }
+
+static void quiet_host_apis(void) {
+    typedef int (*alsa_set_fn)(void (*)(const char *, int, const char *, int, const char *, ...));
+    typedef void (*jack_set_fn)(void (*)(const char *));
+    void *sym = dlsym(RTLD_DEFAULT, "snd_lib_error_set_handler");
+    if (sym) {
+        alsa_set_fn set;
+        memcpy(&set, &sym, sizeof set);
+        set(alsa_message);
+    }
+    const char *jack_setters[2] = {"jack_set_error_function", "jack_set_info_function"};
+    for (int i = 0; i < 2; i++) {
+        sym = dlsym(RTLD_DEFAULT, jack_setters[i]);
+        if (sym) {
+            jack_set_fn set;
+            memcpy(&set, &sym, sizeof set);
+            set(jack_message);
+        }
+    }
 }
 
 static double now_s(void) {
@@ -171,6 +212,7 @@ duet_status duet_play(const float *pcm, int64_t n_samples, int sample_rate_hz,
     if (st != DUET_OK) return st;
     /* JACK's client library would otherwise try to launch a server where none runs. */
     setenv("JACK_NO_START_SERVER", "1", 0);
+    quiet_host_apis();
     PaError e = Pa_Initialize();
     if (e != paNoError) {
         DUET_LOGE("no audio output device: PortAudio failed to start: %s", Pa_GetErrorText(e));
