@@ -15,6 +15,11 @@
 
 #define PNG_DIM_MAX 0x7fffffff            /* the format's own limit (PNG spec, IHDR) */
 #define CHUNK_MALLOC_MAX (8u << 20)        /* ancillary chunks (iCCP, zTXt) above this fail */
+/* libpng's own allocations (chunk buffers, rows, zlib state) never legitimately approach
+ * this; a chunk length field claiming 2 GiB (libpng 1.6.39 allocates sPLT's claimed size
+ * before reading it) is refused here instead of exhausting memory. Pixels are allocated by
+ * us, outside this cap. */
+#define LIBPNG_ALLOC_MAX ((png_alloc_size_t)64 << 20)
 
 duet_png_read_params duet_png_default_read_params(void) {
     duet_png_read_params p;
@@ -58,7 +63,11 @@ static void on_warning(png_structp png, png_const_charp msg) {
 
 /* libpng allocates through duet_malloc so tests can make its allocations fail too. */
 static png_voidp on_malloc(png_structp png, png_alloc_size_t n) {
-    (void)png;
+    if (n > LIBPNG_ALLOC_MAX) {
+        png_src *s = png_get_mem_ptr(png);
+        DUET_LOGD("%s: libpng asked for %zu bytes; refused", s ? s->name : "png", (size_t)n);
+        return NULL;
+    }
     return duet_malloc(n);
 }
 
@@ -192,7 +201,7 @@ static duet_status read_src(png_src *s, const duet_png_read_params *params, uint
         return DUET_ERR_FORMAT;
     }
     png_job j = {0};
-    j.png = png_create_read_struct_2(PNG_LIBPNG_VER_STRING, s, on_error, on_warning, NULL,
+    j.png = png_create_read_struct_2(PNG_LIBPNG_VER_STRING, s, on_error, on_warning, s,
                                      on_malloc, on_free);
     if (j.png) j.info = png_create_info_struct(j.png);
     duet_status st = DUET_ERR_OUT_OF_MEMORY;
@@ -269,7 +278,7 @@ static duet_status write_file(png_src *s, const uint8_t *rgb, int width, int hei
     png_job j = {.width = width, .height = height};
     j.rows = duet_malloc(sizeof *j.rows * (size_t)height);
     if (j.rows)
-        j.png = png_create_write_struct_2(PNG_LIBPNG_VER_STRING, s, on_error, on_warning, NULL,
+        j.png = png_create_write_struct_2(PNG_LIBPNG_VER_STRING, s, on_error, on_warning, s,
                                           on_malloc, on_free);
     if (j.png) j.info = png_create_info_struct(j.png);
     duet_status st = DUET_ERR_OUT_OF_MEMORY;

@@ -326,6 +326,12 @@ static void test_malformed(void) {
     c.d[f.n - 30] ^= 0x40; /* inside IDAT: its CRC no longer matches */
     expect_fail("crc.png", c.d, c.n, DUET_ERR_FORMAT, "crc.png: invalid PNG");
     memcpy(c.d, f.d, f.n);
+    /* an sPLT chunk claiming 2 GiB, then the file ends (found by fuzzing: libpng allocated
+     * the claimed size before reading). Here only the status is checked; that no such
+     * allocation happens is checked by the fuzz target run with -malloc_limit_mb. */
+    memcpy(c.d + 33, "\x7e\x00\x00\x30sPLTab", 10);
+    expect_fail("splt.png", c.d, 43, DUET_ERR_FORMAT, "splt.png: truncated");
+    memcpy(c.d, f.d, f.n);
     set_ihdr_size(&c, 0, 6);
     expect_fail("zero.png", c.d, c.n, DUET_ERR_FORMAT, "zero.png: invalid PNG");
     set_ihdr_size(&c, 100000, 100000);

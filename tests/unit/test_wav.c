@@ -296,7 +296,8 @@ static void test_malformed(void) {
     expect_fail("pcm12.wav", &t, DUET_ERR_UNSUPPORTED, "12-bit PCM");
     f = ok;
     f.ch = 9;
-    make_wav(&t, &f, s, 18);
+    static const uint8_t zeros18[18];
+    make_wav(&t, &f, zeros18, 18);
     expect_fail("nine.wav", &t, DUET_ERR_UNSUPPORTED, "9 channels");
     make_wav(&t, &ok, s, 6); /* 6 bytes: 1.5 stereo frames */
     expect_fail("partial.wav", &t, DUET_ERR_FORMAT, "not a whole number of 4-byte frames");
