@@ -312,6 +312,13 @@ static void test_malformed(void) {
     make_wav(&t, &f, s, sizeof s);
     t.d[46] ^= 0xFF; /* corrupt the sub-format GUID tail */
     expect_fail("guid.wav", &t, DUET_ERR_UNSUPPORTED, "unknown sub-format GUID");
+}
+
+static void test_malformed_chunks(void) {
+    int16_t s[8] = {0};
+    fmt_spec ok = {1, 2, 16000, 16, 0, 0};
+    buf b, t;
+    make_wav(&b, &ok, s, sizeof s);
     /* no data, no fmt, two fmt chunks */
     uint8_t fb[64];
     uint32_t fl = fmt_body(fb, &ok);
@@ -408,6 +415,7 @@ int main(void) {
     test_round_trip();
     test_chunk_walking();
     test_malformed();
+    test_malformed_chunks();
     test_mutations();
     test_alloc_failure();
     io_scratch_cleanup();
