@@ -134,7 +134,22 @@ static int try_h264(duet_mp4_writer *w, const AVCodec *codec) {
     return 0;
 }
 
-static duet_status open_video(duet_mp4_writer *w) {
+/* The named encoder only, or libx264 and then any H.264 encoder that opens. */
+static duet_status pick_h264(duet_mp4_writer *w) {
+    const char *name = w->p.video_encoder;
+    if (name) {
+        const AVCodec *c = avcodec_find_encoder_by_name(name);
+        if (!c || c->id != AV_CODEC_ID_H264) {
+            DUET_LOGE("%s: '%s' is %s", w->path, name, c ? "not an H.264 encoder" : "not an encoder in this FFmpeg build");
+            return fail(w, DUET_ERR_UNSUPPORTED);
+        }
+        int err = try_h264(w, c);
+        if (err < 0) { /* hardware encoders fail here without their device or driver */
+            duet_mux_averror(err, w->path, name);
+            return fail(w, DUET_ERR_UNSUPPORTED);
+        }
+        return DUET_OK;
+    }
     const AVCodec *x264 = avcodec_find_encoder_by_name("libx264");
     int err = x264 ? try_h264(w, x264) : AVERROR_ENCODER_NOT_FOUND;
     void *it = NULL;
@@ -150,11 +165,17 @@ static duet_status open_video(duet_mp4_writer *w) {
                   x264 ? av_err2str(err) : "not built in");
         return fail(w, DUET_ERR_UNSUPPORTED);
     }
+    return DUET_OK;
+}
+
+static duet_status open_video(duet_mp4_writer *w) {
+    duet_status st = pick_h264(w);
+    if (st != DUET_OK) return st;
     w->vst = avformat_new_stream(w->oc, NULL);
     if (!w->vst) return av_fail(w, AVERROR(ENOMEM), "adding the video stream");
     w->vst->time_base = w->venc->time_base;
     w->vst->avg_frame_rate = w->venc->framerate;
-    err = avcodec_parameters_from_context(w->vst->codecpar, w->venc);
+    int err = avcodec_parameters_from_context(w->vst->codecpar, w->venc);
     if (err < 0) return av_fail(w, err, "video stream parameters");
     w->vframe = av_frame_alloc();
     if (!w->vframe) return av_fail(w, AVERROR(ENOMEM), "video frame");

@@ -50,6 +50,8 @@ typedef struct duet_mp4_params {
     const char *preset;         /* libx264 preset (default "medium") */
     int audio_rate_hz;          /* AAC sample rate; 0 = the input's (default 48000) */
     int audio_bitrate;          /* AAC bits per second (default 128000) */
+    const char *video_encoder;  /* NULL: libx264, else the first other H.264 encoder that
+                                   opens (default); a name ("libx264", "h264_nvenc"): only that */
 } duet_mp4_params;
 
 duet_mp4_params duet_mp4_default_params(void);

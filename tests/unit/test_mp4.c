@@ -84,6 +84,7 @@ static void write_clip(const char *path) {
     p.height = H;
     p.fps_num = FPS;
     p.sample_rate_hz = RATE;
+    p.video_encoder = "libx264"; /* the encoder the project relies on: no silent fallback here */
     duet_mp4_writer *w = NULL;
     T_CHECK_OK(duet_mp4_writer_open(path, &p, &w));
     T_CHECK(io_exists(io_path("clip.tmp.mp4")) && !io_exists(path));
@@ -285,6 +286,13 @@ static void test_abort_and_errors(void) {
     T_CHECK(duet_mp4_writer_open(io_path("bad.mp4"), &bad, &w) == DUET_ERR_INVALID_ARG);
     T_CHECK(duet_mp4_writer_open(io_path("no/dir/x.mp4"), &p, &w) == DUET_ERR_NOT_FOUND && !w);
     T_CHECK(io_error_has("x.tmp.mp4: cannot create"));
+    bad = p;
+    bad.video_encoder = "no_such_encoder";
+    T_CHECK(duet_mp4_writer_open(io_path("bad.mp4"), &bad, &w) == DUET_ERR_UNSUPPORTED && !w);
+    T_CHECK(io_error_has("bad.mp4: 'no_such_encoder' is not an encoder in this FFmpeg build"));
+    bad.video_encoder = "aac";
+    T_CHECK(duet_mp4_writer_open(io_path("bad.mp4"), &bad, &w) == DUET_ERR_UNSUPPORTED && !w);
+    T_CHECK(io_error_has("'aac' is not an H.264 encoder"));
     T_CHECK(!io_exists(io_path("bad.mp4")) && !io_exists(io_path("bad.tmp.mp4")));
     p.sample_rate_hz = 0;
     T_CHECK_OK(duet_mp4_writer_open(io_path("noaudio.mp4"), &p, &w));
