@@ -308,6 +308,9 @@ static duet_status open_output(duet_mp4_writer *w) {
     if (err < 0) return fail(w, duet_mux_averror(err, w->tmp, "cannot create"));
     w->tmp_exists = 1;
     av_dict_set(&opts, "movflags", "+faststart", 0);
+    /* Edit lists (which hide AAC's priming) count in the movie time scale, 1/1000 s by
+     * default; the audio rate makes the audio's end exact to the sample. */
+    if (w->aenc) av_dict_set_int(&opts, "movie_timescale", w->aenc->sample_rate, 0);
     err = avformat_write_header(w->oc, &opts);
     av_dict_free(&opts);
     return err < 0 ? av_fail(w, err, "writing the MP4 header") : DUET_OK;

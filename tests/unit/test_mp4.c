@@ -126,8 +126,9 @@ static void check_probe(const char *path) {
         T_CHECK(a->sample_rate_hz == 48000 && a->n_channels == 1);
         T_CHECK(fabs(v->start_s) < 1e-9 && fabs(a->start_s) < 1e-9);
         T_CHECK(fabs(v->duration_s - dur) < 1e-6);
-        T_CHECK(fabs(a->duration_s - dur) < frame_s);
-        T_CHECK(fabs(mi.duration_s - dur) < frame_s);
+        /* the brief asks for one frame; the writer achieves one audio sample */
+        T_CHECK(fabs(a->duration_s - dur) < frame_s && fabs(a->duration_s - dur) <= 1.0 / 48000);
+        T_CHECK(fabs(mi.duration_s - dur) <= 1.0 / 48000);
     }
 }
 
