@@ -22,8 +22,7 @@ static void fold(folded *f, const int64_t *ne) {
     for (int d = 0; d < DUET_MAX_DIMS; d++) {
         if (ne[d] == 1) continue;
         bool merge = nd > 0;
-        for (int k = 0; k < f->n && merge; k++)
-            merge = f->st[k][d] == ost[k][nd - 1] * one[nd - 1];
+        for (int k = 0; k < f->n && merge; k++) merge = f->st[k][d] == ost[k][nd - 1] * one[nd - 1];
         if (merge) {
             one[nd - 1] *= (uint32_t)ne[d];
             continue;
@@ -41,7 +40,7 @@ static void fold(folded *f, const int64_t *ne) {
 static duet_status count(const duet_tensor *t, uint32_t *n) {
     int64_t total = duet_nelements(t);
     if (total > (int64_t)UINT32_MAX) {
-        DUET_LOGE("vulkan: %s has %lld elements; one dispatch handles below 2^32", t->name,
+        DUET_LOGE("vulkan: %s has %lld elements; one dispatch handles below 2^32", duet_vk_name(t),
                   (long long)total);
         return DUET_ERR_UNSUPPORTED;
     }
