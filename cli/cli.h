@@ -4,5 +4,6 @@
 #define DUET_CLI_H
 
 int duet_cmd_info(int argc, char **argv);
+int duet_cmd_bench(int argc, char **argv);
 
 #endif

@@ -5,12 +5,18 @@
  * and its angle is position x frequency. Angles and cos/sin are computed in double, as Wan's
  * rope_params (torch.polar on float64) does, and rounded to f32 once.
  *
- * Mirrors Wan2.1 wan/modules/model.py (rope_params; WanModel.__init__ building
- *   freqs = cat(rope_params(1024, d - 4 (d // 6)), rope_params(1024, 2 (d // 6)) x 2);
- *   rope_apply splitting the d/2 complex pairs as [c - 2 (c // 3), c // 3, c // 3])
- * and Ovi ovi/modules/model.py (set_rope_params: the audio tower keeps only the temporal
- * frequencies, times temporal_rope_scaling_factor; rope_apply_1d rotates those first pairs and
- * passes the rest through). All functions are thread-safe (no shared state). */
+ * Mirrors Wan2.1 wan/modules/model.py at 9737cba: rope_params (lines 32-40: frequencies
+ * 1 / theta^(arange(0, dim, 2) / dim) in float64, angle = position x frequency, torch.polar);
+ * WanModel.__init__ (lines 479-484: freqs = cat(rope_params(1024, d - 4 (d // 6)),
+ * rope_params(1024, 2 (d // 6)) twice) for head dim d, i.e. each axis' frequencies use its own
+ * dim = 2 x its pair count); rope_apply (line 47: the d/2 pairs split [c - 2 (c // 3), c // 3,
+ * c // 3] over f, h, w; line 55: view_as_complex pairs adjacent elements). The two splits
+ * agree for every even d since (d / 2) // 3 == d // 6.
+ * And Ovi ovi/modules/model.py at 5b69b25: rope_params (line 42: freqs_scaling multiplies the
+ * frequencies), set_rope_params (line 679: the audio tower keeps only rope_params(1024,
+ * d - 4 (d // 6)), the temporal frequencies, scaled by temporal_rope_scaling_factor = 0.19676
+ * in configs/model/dit/audio.json), rope_apply_1d (lines 50-61: those first c_rope pairs turn,
+ * the rest pass through). All functions are thread-safe (no shared state). */
 #ifndef DUET_ROPE_H
 #define DUET_ROPE_H
 
