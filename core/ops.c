@@ -336,7 +336,7 @@ duet_status duet_conv3d(duet_tensor *dst, const duet_tensor *x, const duet_tenso
     CHECK(conv_operands_ok(&op), "x must be contiguous f32, w contiguous float, bias f32");
     CHECK(stride[0] >= 1 && stride[1] >= 1 && stride[2] >= 1 && pad_w >= 0 && pad_h >= 0 && pad_t_front >= 0,
           "strides >= 1 and pads >= 0");
-    CHECK(w->ne[3] == x->ne[3], "w [kw, kh, kt, Cin, Cout] must match x [W, H, T, Cin]");
+    CHECK(w->ne[3] == x->ne[3] && x->ne[4] == 1, "w [kw, kh, kt, Cin, Cout] must match x [W, H, T, Cin]");
     int64_t front = pad_t_front;
     if (cache) {
         CHECK(cache->dtype == DUET_F32 && duet_is_contiguous(cache) && cache->ne[0] == x->ne[0] &&
