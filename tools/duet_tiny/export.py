@@ -76,6 +76,7 @@ def full_config(cfg):
 def save(models, cfg, tokenizer_path, out_dir, card_text):
     os.makedirs(out_dir, exist_ok=True)
     models['audio_vae'].bake()
+    round_trip_f16(models)          # the in-memory modules now equal the file
     st = flat_state(models)
     path = os.path.join(out_dir, 'model.safetensors')
     save_file(st, path, metadata={'format': 'pt', 'model': 'duet-tiny'})
