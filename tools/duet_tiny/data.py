@@ -8,6 +8,7 @@ captions.json, progress.json (clips done, so an interrupted build resumes).
 """
 import importlib
 import json
+import multiprocessing
 import os
 
 import numpy as np
@@ -34,8 +35,16 @@ def fit_clip(clip):
     return v[:nf], a, str(clip['caption'])
 
 
-def build(sample_fn, n, out_dir, seed0=0, log=print):
-    """Generate (or finish generating) n clips into out_dir."""
+def _make(args):
+    spec, seed = args
+    clip = load_world(spec)(seed, n_frames=C.CLIP['n_frames'], size=C.CLIP['size'],
+                            fps=C.CLIP['fps'], sr=C.CLIP['sample_rate_hz'])
+    return fit_clip(clip)
+
+
+def build(world_spec, n, out_dir, seed0=0, log=print, workers=1):
+    """Generate (or finish generating) n clips of world_spec ('module:function') into out_dir;
+    clip i uses seed seed0 + i whatever the number of worker processes."""
     os.makedirs(out_dir, exist_ok=True)
     prog_path = os.path.join(out_dir, 'progress.json')
     prog = json.load(open(prog_path)) if os.path.exists(prog_path) else dict(done=0, n=n)
@@ -48,10 +57,11 @@ def build(sample_fn, n, out_dir, seed0=0, log=print):
     audio = open_memmap(apath, mode, np.float32, (n, ns))
     cap_path = os.path.join(out_dir, 'captions.json')
     captions = json.load(open(cap_path)) if prog['done'] else []
-    for i in range(prog['done'], n):
-        clip = sample_fn(seed0 + i, n_frames=nf, size=size, fps=C.CLIP['fps'],
-                         sr=C.CLIP['sample_rate_hz'])
-        videos[i], audio[i], cap = fit_clip(clip)
+    jobs = [(world_spec, seed0 + i) for i in range(prog['done'], n)]
+    pool = multiprocessing.Pool(workers) if workers > 1 else None
+    results = pool.imap(_make, jobs, chunksize=4) if pool else map(_make, jobs)
+    for i, (v, a, cap) in enumerate(results, start=prog['done']):
+        videos[i], audio[i] = v, a
         captions.append(cap)
         if (i + 1) % 20 == 0 or i + 1 == n:
             videos.flush()
@@ -60,6 +70,8 @@ def build(sample_fn, n, out_dir, seed0=0, log=print):
             prog['done'] = i + 1
             json.dump(prog, open(prog_path, 'w'))
             log(f'data: {i + 1}/{n} clips')
+    if pool:
+        pool.close()
     return Clips(out_dir)
 
 

@@ -28,7 +28,8 @@ def run(name, work, modules, opt, loss_fn, budget, log, ckpt_every_s=300, extra=
     step, elapsed, rng = 0, 0.0, np.random.default_rng(1234)
     extra = extra or {}
     if os.path.exists(path):
-        ck = torch.load(path, weights_only=False)
+        dev = next(iter(modules.values())).parameters().__next__().device
+        ck = torch.load(path, weights_only=False, map_location=dev)
         for k, m in list(modules.items()) + list(extra.items()):
             m.load_state_dict(ck['modules'][k])
         opt.load_state_dict(ck['opt'])

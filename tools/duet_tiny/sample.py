@@ -25,19 +25,21 @@ from .text import encode_context
 
 def encode_texts(models, tok, cfg, texts):
     ids, mask = tok.batch(texts, cfg['text']['text_len'])
+    dev = next(models['text_encoder'].parameters()).device
+    ids, mask = ids.to(dev), mask.to(dev)
     with torch.no_grad():
         return encode_context(models['text_encoder'], ids, mask, cfg['text']['text_len'])
 
 
 def video_to_tensor(frames):
     """uint8 [F, H, W, 3] -> [1, 3, F, H, W] in [-1, 1]."""
-    x = torch.from_numpy(np.ascontiguousarray(frames)).float() / 127.5 - 1.0
+    x = torch.from_numpy(np.array(frames, dtype=np.uint8)).float() / 127.5 - 1.0
     return x.permute(3, 0, 1, 2).unsqueeze(0)
 
 
 def tensor_to_video(x):
     """[1, 3, F, H, W] in [-1, 1] -> uint8 [F, H, W, 3]."""
-    x = ((x[0].clamp(-1, 1) + 1.0) * 127.5).round().to(torch.uint8)
+    x = ((x[0].float().cpu().clamp(-1, 1) + 1.0) * 127.5).round().to(torch.uint8)
     return x.permute(1, 2, 3, 0).numpy()
 
 
@@ -45,6 +47,7 @@ def encode_audio(models, wav):
     """waveform [N] -> audio latent tokens [1, L, 20]."""
     w = torch.as_tensor(wav, dtype=torch.float32)[None, :C.CLIP['n_samples']]
     w = torch.nn.functional.pad(w, (0, C.CLIP['n_samples'] - w.shape[1]))
+    w = w.to(models['mel'].mel_basis.device)
     with torch.no_grad():
         return models['audio_vae'].encode(models['mel'](w)).transpose(1, 2)
 
@@ -53,7 +56,7 @@ def decode_audio(models, za):
     """latent tokens [1, L, 20] -> waveform [N] float32."""
     with torch.no_grad():
         mel = models['audio_vae'].decode(za.transpose(1, 2))
-        return models['vocoder'](mel)[0, 0].numpy()
+        return models['vocoder'](mel)[0, 0].float().cpu().numpy()
 
 
 def clean_masks(cond, fv, tpf, la):
@@ -96,18 +99,19 @@ def generate(models, tok, cfg, prompt, seed=0, steps=None, solver=None, shift=No
     ctx = encode_texts(models, tok, cfg, [prompt, s['video_negative_prompt'],
                                           s['audio_negative_prompt']])
     ctx = (ctx[0:1], ctx[1:2], ctx[2:3])
+    dev = next(dit.parameters()).device
     g = torch.Generator().manual_seed(seed)
-    xv = torch.randn(1, z, fv, h, w, generator=g)
-    xa = torch.randn(1, la, cfg['audio_vae']['embed_dim'], generator=g)
+    xv = torch.randn(1, z, fv, h, w, generator=g).to(dev)
+    xa = torch.randn(1, la, cfg['audio_vae']['embed_dim'], generator=g).to(dev)
     given_v = None
     if 'image' in cond:
         cond['frames'] = cond['image'][None]
     if 'frames' in cond:
-        given_v = models['video_vae'].encode(video_to_tensor(cond['frames']))
+        given_v = models['video_vae'].encode(video_to_tensor(cond['frames']).to(dev))
         cond['video_frames'] = given_v.shape[2]
     given_a = encode_audio(models, cond['audio']) if cond.get('audio') is not None else None
     tpf = dit.video_tokens_per_frame(h, w)
-    mv, ma = clean_masks(cond, fv, tpf, la)
+    mv, ma = (m.to(dev) for m in clean_masks(cond, fv, tpf, la))
     sv, sa = make_sampler(solver, steps, shift), make_sampler(solver, steps, shift)
 
     def overwrite(xv, xa):
@@ -147,6 +151,17 @@ def write_mp4(path, frames, wav, fps, sr):
     return wav_path
 
 
+def read_frames(path, n, size):
+    """The first n frames of a video file as uint8 [n, size, size, 3] (ffmpeg CLI)."""
+    cmd = ['ffmpeg', '-loglevel', 'error', '-i', path, '-frames:v', str(n), '-vf',
+           f'scale={size}:{size}', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-']
+    raw = subprocess.run(cmd, capture_output=True, check=True).stdout
+    frames = np.frombuffer(raw, np.uint8).reshape(-1, size, size, 3)
+    if frames.shape[0] != n or (n - 1) % 4:
+        raise ValueError(f'{path}: need 1 + 4 k frames, got {frames.shape[0]} of {n}')
+    return frames
+
+
 def main():
     from .export import load
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
@@ -162,6 +177,9 @@ def main():
     ap.add_argument('--slg-layer', type=int)
     ap.add_argument('--image', help='PNG used as the clean first frame')
     ap.add_argument('--audio', help='WAV (16 kHz mono) given clean: lip-sync mode')
+    ap.add_argument('--lead-video', help='video whose first --lead-frames frames are given clean '
+                                         '(continuation); decoded with the ffmpeg CLI')
+    ap.add_argument('--lead-frames', type=int, default=5, help='1 + 4 k frames (default 5)')
     a = ap.parse_args()
     torch.set_num_threads(max(1, torch.get_num_threads()))
     models, cfg, tok = load(a.model)
@@ -174,6 +192,8 @@ def main():
         sr, x = wavfile.read(a.audio)
         x = x.astype(np.float32) / (32768.0 if x.dtype == np.int16 else 1.0)
         cond['audio'] = x if x.ndim == 1 else x.mean(1)
+    if a.lead_video:
+        cond['frames'] = read_frames(a.lead_video, a.lead_frames, C.CLIP['size'])
     frames, wav, _ = generate(models, tok, cfg, a.prompt, seed=a.seed, steps=a.steps,
                               solver=a.solver, shift=a.shift, video_guidance=a.video_guidance,
                               audio_guidance=a.audio_guidance, slg_layer=a.slg_layer, cond=cond)

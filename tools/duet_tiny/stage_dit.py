@@ -22,7 +22,9 @@ def encode_latents(models, clips, mels, batch=4):
     """Video latents [n, z, 13, 8, 8] and audio latent tokens [n, 96, 20] for every clip."""
     from .sample import video_to_tensor
     vae, avae = models['video_vae'], models['audio_vae']
-    zv = torch.cat([vae.encode(video_to_tensor(clips.videos[i])) for i in range(clips.n)])
+    dev = next(vae.parameters()).device
+    zv = torch.cat([vae.encode(video_to_tensor(clips.videos[i]).to(dev))
+                    for i in range(clips.n)])
     za = torch.cat([avae.encode(mels[i:i + batch]).transpose(1, 2)
                     for i in range(0, clips.n, batch)])
     return zv, za
@@ -32,9 +34,10 @@ def make_batch(rng, idx, zv, za, captions, batch, text_drop):
     sel = [int(idx[rng.integers(len(idx))]) for _ in range(batch)]
     x0v, x0a = zv[sel], za[sel]
     b, fv = x0v.shape[0], x0v.shape[2]
-    sigma = torch.sigmoid(torch.from_numpy(rng.standard_normal(b)).float())
-    clean_v = torch.zeros(b, fv, dtype=torch.bool)
-    clean_a = torch.zeros(b, dtype=torch.bool)
+    dev = x0v.device
+    sigma = torch.sigmoid(torch.from_numpy(rng.standard_normal(b)).float()).to(dev)
+    clean_v = torch.zeros(b, fv, dtype=torch.bool, device=dev)
+    clean_a = torch.zeros(b, dtype=torch.bool, device=dev)
     for j in range(b):
         r = rng.random()
         if 0.5 <= r < 0.7:
@@ -49,8 +52,8 @@ def make_batch(rng, idx, zv, za, captions, batch, text_drop):
 
 def flow_loss(dit, text_encoder, tok, text_len, bt, gen=None):
     x0v, x0a, sigma = bt['x0v'], bt['x0a'], bt['sigma']
-    nv = torch.randn(x0v.shape, generator=gen)
-    na = torch.randn(x0a.shape, generator=gen)
+    nv = torch.randn(x0v.shape, generator=gen).to(x0v.device)
+    na = torch.randn(x0a.shape, generator=gen).to(x0v.device)
     sv, sa = sigma.view(-1, 1, 1, 1, 1), sigma.view(-1, 1, 1)
     mv = bt['clean_v'][:, None, :, None, None].float()      # 1 = given clean
     ma = bt['clean_a'][:, None, None].float()
@@ -62,6 +65,7 @@ def flow_loss(dit, text_encoder, tok, text_len, bt, gen=None):
     tv = (t * (~bt['clean_v']).float()).repeat_interleave(tpf, dim=1)
     ta = (t * (~bt['clean_a'])[:, None].float()).expand(b, x0a.shape[1])
     ids, mask = tok.batch(bt['caps'], text_len)
+    ids, mask = ids.to(x0v.device), mask.to(x0v.device)
     ctx = encode_context(text_encoder, ids, mask, text_len)
     pv, pa = dit(xv, xa, tv, ta, ctx, ctx)
     wv, wa = 1 - mv, 1 - ma
@@ -113,7 +117,7 @@ def val_loss(dit, te, tok, text_len, zv, za, captions, val_idx):
     sig = (0.2, 0.5, 0.8)
     for s in sig:
         bt = make_batch(rng, val_idx, zv, za, captions, len(val_idx), 0.0)
-        bt['sigma'] = torch.full((len(val_idx),), s)
+        bt['sigma'] = torch.full((len(val_idx),), s, device=zv.device)
         bt['clean_v'][:] = False
         bt['clean_a'][:] = False
         lv, la = flow_loss(dit, te, tok, text_len, bt, gen=g)

@@ -10,6 +10,7 @@ Objectives (no GAN or perceptual terms: they would not fit the CPU budget):
 - vocoder: log-mel L1 (x45, HiFi-GAN's weight) + multi-resolution STFT loss (spectral
   convergence + log-magnitude L1) on ground-truth mel segments.
 """
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -17,8 +18,12 @@ from . import config as C
 from . import loop
 
 
+def dev_of(m):
+    return next(m.parameters()).device
+
+
 def _to_video(u8):
-    return torch.from_numpy(u8).float().div(127.5).sub(1.0).permute(0, 4, 1, 2, 3)
+    return torch.from_numpy(np.array(u8)).float().div(127.5).sub(1.0).permute(0, 4, 1, 2, 3)
 
 
 def train_video_vae(vae, clips, idx, tc, work, log):
@@ -27,6 +32,7 @@ def train_video_vae(vae, clips, idx, tc, work, log):
     def loss_fn(step, rng):
         frames = tc['frames'] if rng.random() < 0.8 else 1
         x = _to_video(clips.video_windows(rng, idx, tc['batch'], frames, tc['crop']))
+        x = x.to(dev_of(vae))
         mu, logvar = vae.encode_raw(x)
         logvar = logvar.clamp(-30.0, 20.0)
         z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
@@ -47,7 +53,7 @@ def latent_stats(vae, clips, idx, n=32):
     sel = idx[:: max(1, len(idx) // n)][:n]
     mus = []
     for i in sel:
-        mu, _ = vae.encode_raw(_to_video(clips.videos[i:i + 1]))
+        mu, _ = vae.encode_raw(_to_video(clips.videos[i:i + 1]).to(dev_of(vae)))
         mus.append(mu.transpose(0, 1).flatten(1))
     mus = torch.cat(mus, 1)
     vae.latent_mean.copy_(mus.mean(1))
@@ -58,8 +64,9 @@ def latent_stats(vae, clips, idx, n=32):
 def all_mels(mel, clips, batch=16):
     out = []
     for i in range(0, clips.n, batch):
-        out.append(mel(torch.from_numpy(clips.audio[i:i + batch].copy())))
-    return torch.cat(out)                                  # [n, 80, 192]
+        out.append(mel(torch.from_numpy(clips.audio[i:i + batch].copy()).to(
+            mel.mel_basis.device)))
+    return torch.cat(out)                                  # [n, 80, 192] on mel's device
 
 
 def _crop_mels(mels, idx, rng, batch, frames):
@@ -73,7 +80,7 @@ def _crop_mels(mels, idx, rng, batch, frames):
 
 def train_audio_vae(avae, mels, idx, tc, work, log):
     with torch.no_grad():
-        sub = mels[torch.as_tensor(idx)]
+        sub = mels[torch.as_tensor(idx, device=mels.device)]
         avae.data_mean.copy_(sub.mean(dim=(0, 2)).view(1, -1, 1))
         avae.data_std.copy_(sub.std(dim=(0, 2)).clamp(min=1e-2).view(1, -1, 1))
     opt = torch.optim.AdamW(avae.parameters(), lr=tc['lr'], betas=(0.9, 0.99), weight_decay=0.0)
@@ -126,7 +133,7 @@ def train_vocoder(voc, mel_fn, mels, clips, idx, tc, work, log):
             f0 = rng.integers(mels.shape[2] - n + 1)
             ms.append(mels[i, :, f0:f0 + n])
             ws.append(torch.from_numpy(clips.audio[i, f0 * hop:(f0 + n) * hop].copy()))
-        m, w = torch.stack(ms), torch.stack(ws)
+        m, w = torch.stack(ms), torch.stack(ws).to(mels.device)
         y = voc(m)[:, 0]
         mel_l1 = (mel_fn(y) - mel_fn(w)).abs().mean()
         stft = mr_stft_loss(y, w)

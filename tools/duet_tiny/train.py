@@ -59,7 +59,8 @@ def save_module(work, name, m):
 
 
 def load_module(work, name, m):
-    m.load_state_dict(torch.load(os.path.join(work, f'{name}.pt')))
+    dev = next(iter(m.state_dict().values())).device
+    m.load_state_dict(torch.load(os.path.join(work, f'{name}.pt'), map_location=dev))
     return m.eval()
 
 
@@ -72,6 +73,8 @@ def main():
     ap.add_argument('--scale', type=float, default=1.0, help='multiply step/time budgets')
     ap.add_argument('--clips', type=int, help='override the preset clip count')
     ap.add_argument('--threads', type=int, default=2)
+    ap.add_argument('--workers', type=int, default=1, help='processes generating clips')
+    ap.add_argument('--device', default='cpu', help='torch device (cpu, cuda)')
     ap.add_argument('--no-golden', action='store_true')
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
@@ -91,8 +94,11 @@ def main():
 def run(a, cfg, n_clips, n_val, log):
     w, tr = a.work, cfg['train']
     ddir = os.path.join(w, 'data')
-    stage(w, 'data', log, lambda: (D.build(D.load_world(a.world), n_clips, ddir, log=log),
-                                   dict(clips=n_clips))[1])
+
+    def data():
+        D.build(a.world, n_clips, ddir, log=log, workers=a.workers)
+        return dict(clips=n_clips, world=a.world)
+    stage(w, 'data', log, data)
     clips = D.Clips(ddir)
     idx, val_idx = clips.split(n_val)
     tok_prefix = os.path.join(w, 'tokenizer')
@@ -100,6 +106,8 @@ def run(a, cfg, n_clips, n_val, log):
         [clips.captions[i] for i in idx], tok_prefix, cfg['text']['vocab_size'])))
     tok = Tokenizer(tok_prefix + '.model')
     models = X.build(cfg, vocab_size=tok.vocab_size)
+    for m in models.values():
+        m.to(a.device)
     counts = {k: n_params(m) for k, m in models.items()}
     log(f'parameters: {counts}')
 
@@ -134,7 +142,7 @@ def run(a, cfg, n_clips, n_val, log):
         torch.save(dict(video=zv, audio=za), lat_path)
         return dict(video_std=float(zv.std()), audio_std=float(za.std()))
     infos['latents'] = stage(w, 'latents', log, latents)
-    lat = torch.load(lat_path)
+    lat = torch.load(lat_path, map_location=a.device)
 
     def dit():
         info = train_dit(models, tok, cfg, lat['video'], lat['audio'], clips.captions, idx,
