@@ -50,7 +50,8 @@ void main() {
 
     for (uint e = t; e < BQ * D; e += 128u) {
         uint r = e / D, dd = e % D, qi = q0 + r;
-        qsh[r * DS + dd] = qi < pc.Lq ? q[pc.qoff + dd + h * pc.qs1 + qi * pc.qs2 + b * pc.qs3] : 0.0;
+        uint gi = pc.qoff + dd + h * pc.qs1 + qi * pc.qs2 + b * pc.qs3;
+        qsh[r * DS + dd] = qi < pc.Lq ? q[gi] : 0.0;
     }
     float o[NO];
     [[unroll]] for (uint i = 0u; i < NO; i++) o[i] = 0.0;
@@ -62,7 +63,8 @@ void main() {
         barrier();  // previous tile's V (and psh) fully consumed; qsh written
         for (uint e = t; e < BKV * D; e += 128u) {
             uint j = e / D, dd = e % D, kj = j0 + j;
-            kvsh[j * DS + dd] = kj < pc.Lk ? k[pc.koff + dd + h * pc.ks1 + kj * pc.ks2 + b * pc.ks3] : 0.0;
+            uint gi = pc.koff + dd + h * pc.ks1 + kj * pc.ks2 + b * pc.ks3;
+            kvsh[j * DS + dd] = kj < pc.Lk ? k[gi] : 0.0;
         }
         barrier();
         float s[NC];
@@ -96,7 +98,8 @@ void main() {
         m = mrow;
         for (uint e = t; e < BKV * D; e += 128u) {
             uint j = e / D, dd = e % D, kj = j0 + j;
-            kvsh[j * DS + dd] = kj < pc.Lk ? v[pc.voff + dd + h * pc.vs1 + kj * pc.vs2 + b * pc.vs3] : 0.0;
+            uint gi = pc.voff + dd + h * pc.vs1 + kj * pc.vs2 + b * pc.vs3;
+            kvsh[j * DS + dd] = kj < pc.Lk ? v[gi] : 0.0;
         }
         barrier();
         [[unroll]] for (uint i = 0u; i < NO; i++) {

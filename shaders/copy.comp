@@ -7,6 +7,7 @@
 layout(local_size_x = 256) in;
 layout(constant_id = 0) const uint SRC_T = DT_F32;
 layout(constant_id = 1) const uint DST_T = DT_F32;
+layout(constant_id = 2) const uint N_DIMS = 5;  // dims left after the host folded them
 
 DECL_BUF(0, dst, )  // read too: atomics in the packed 16-bit path
 DECL_BUF(1, src, readonly)
@@ -34,8 +35,10 @@ void main() {
     uint idx = flat_invocation(256u);
     if (idx >= pc.n) return;
     uint r = idx, di = pc.doff, si = pc.soff;
-    [[unroll]] for (int d = 0; d < 5; d++) {
-        uint c = r % pc.ne[d];
+    // Integer division is slow on GPUs (and scalar on CPUs): only the folded dims divide,
+    // and the outermost needs none.
+    [[unroll]] for (uint d = 0u; d < N_DIMS; d++) {
+        uint c = d + 1u < N_DIMS ? r % pc.ne[d] : r;
         r /= pc.ne[d];
         di += c * pc.dnb[d];
         si += c * pc.snb[d];

@@ -10,6 +10,7 @@ layout(constant_id = 0) const uint OP = 0;        // vk_ops_elementwise.c: EW_*
 layout(constant_id = 1) const uint UNARY_FN = 0;  // duet_unary_fn
 layout(constant_id = 2) const uint HAS1 = 1;      // src1 present
 layout(constant_id = 3) const uint HAS2 = 0;      // src2 present
+layout(constant_id = 4) const uint N_DIMS = 5;    // dims left after the host folded them
 
 #define EW_ADD 0u
 #define EW_MUL 1u
@@ -63,8 +64,9 @@ void main() {
     uint idx = flat_invocation(256u);
     if (idx >= pc.n) return;
     uint r = idx, i0 = pc.off0, i1 = pc.off1, i2 = pc.off2;
-    [[unroll]] for (int k = 0; k < 5; k++) {
-        uint c = r % pc.ne[k];
+    // Only the folded dims divide (integer division is slow), the outermost needs none.
+    [[unroll]] for (uint k = 0u; k < N_DIMS; k++) {
+        uint c = k + 1u < N_DIMS ? r % pc.ne[k] : r;
         r /= pc.ne[k];
         i0 += c * pc.nb0[k];
         i1 += c * pc.nb1[k];

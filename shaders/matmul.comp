@@ -2,8 +2,9 @@
 // duet — MATMUL, the portable path: dst[n, m] = sum_k x[k, m] w[k, n] (+ bias[n]) per batch,
 // i.e. dst = x . w^T with PyTorch's Linear weight layout [N, K] (or [K, N] when TRANS).
 // Classic shared-memory tiling: a 256-thread workgroup computes a 64 x 64 tile of dst, each
-// thread a 4 x 4 register block, stepping through K in slices of 16 that the whole
-// workgroup stages in shared memory. Any M, N, K: loads outside the matrices read zero and
+// thread a 4 x 4 register block of adjacent rows and columns (read from shared memory as one
+// vec4 per operand and k), stepping through K in slices of 16 that the whole workgroup
+// stages in shared memory. Any M, N, K: loads outside the matrices read zero and
 // stores are bounds-checked. x is f32; w is f32/f16/bf16 (W_T), converted when staged.
 #include "common.glsl"
 
@@ -31,8 +32,8 @@ layout(push_constant) uniform PC {
     uint batch_base;          // first batch of this dispatch (grids hold 65535 in z)
 } pc;
 
-shared float xs[BK][BM + 1];
-shared float ws[BK][BN + 1];
+shared vec4 xs[BK][BM / 4];  // xs[k][r / 4][r % 4] = x[m0 + r, k0 + k]
+shared vec4 ws[BK][BN / 4];
 
 void main() {
     uint t = gl_LocalInvocationID.x;
@@ -54,23 +55,21 @@ void main() {
             uint e = t + 256u * q;
             uint r = e / BK, k = e % BK;
             uint gm = m0 + r, gk = k0 + k;
-            xs[k][r] = (gm < pc.M && gk < pc.K) ? x[xbase + gm * pc.ldx + gk] : 0.0;
+            xs[k][r / 4u][r % 4u] = (gm < pc.M && gk < pc.K) ? x[xbase + gm * pc.ldx + gk] : 0.0;
             if (TRANS == 0u) {
                 uint gn = n0 + r;
                 uint wi = wbase + gn * pc.ldw + gk;
-                ws[k][r] = (gn < pc.N && gk < pc.K) ? LOAD_F(w, wi, W_T) : 0.0;
+                ws[k][r / 4u][r % 4u] = (gn < pc.N && gk < pc.K) ? LOAD_F(w, wi, W_T) : 0.0;
             } else {
                 uint kk = e / BN, c = e % BN;
                 uint gn = n0 + c, gk2 = k0 + kk;
                 uint wi = wbase + gk2 * pc.ldw + gn;
-                ws[kk][c] = (gn < pc.N && gk2 < pc.K) ? LOAD_F(w, wi, W_T) : 0.0;
+                ws[kk][c / 4u][c % 4u] = (gn < pc.N && gk2 < pc.K) ? LOAD_F(w, wi, W_T) : 0.0;
             }
         }
         barrier();
         [[unroll]] for (uint k = 0u; k < BK; k++) {
-            float a[4], b[4];
-            [[unroll]] for (uint i = 0u; i < 4u; i++) a[i] = xs[k][ty + 16u * i];
-            [[unroll]] for (uint j = 0u; j < 4u; j++) b[j] = ws[k][tx + 16u * j];
+            vec4 a = xs[k][ty], b = ws[k][tx];
             [[unroll]] for (uint i = 0u; i < 4u; i++)
                 [[unroll]] for (uint j = 0u; j < 4u; j++) acc[i][j] += a[i] * b[j];
         }
@@ -78,10 +77,10 @@ void main() {
     }
     uint dbase = pc.doff + bidx * pc.M * pc.N;
     [[unroll]] for (uint i = 0u; i < 4u; i++) {
-        uint gm = m0 + ty + 16u * i;
+        uint gm = m0 + 4u * ty + i;
         if (gm >= pc.M) continue;
         [[unroll]] for (uint j = 0u; j < 4u; j++) {
-            uint gn = n0 + tx + 16u * j;
+            uint gn = n0 + 4u * tx + j;
             if (gn >= pc.N) continue;
             float v = acc[i][j];
             if (HAS_BIAS != 0u) v += bias[pc.boff + gn];

@@ -20,8 +20,9 @@
 static void harvest(duet_vk_ctx *c, vk_frame *f) {
     if (!f->queries || f->n_queries < 2) return;
     uint64_t ts[2 * VK_FRAME_MAX_DISPATCHES];
-    VkResult r = vkGetQueryPoolResults(c->dev, f->queries, 0, f->n_queries, sizeof ts, ts,
-                                       sizeof *ts, VK_QUERY_RESULT_64_BIT | VK_QUERY_RESULT_WAIT_BIT);
+    VkResult r =
+        vkGetQueryPoolResults(c->dev, f->queries, 0, f->n_queries, sizeof ts, ts, sizeof *ts,
+                              VK_QUERY_RESULT_64_BIT | VK_QUERY_RESULT_WAIT_BIT);
     if (r != VK_SUCCESS) {
         duet_vk_result(r, "vkGetQueryPoolResults");
         return;
@@ -54,11 +55,13 @@ static duet_status wait_frame(duet_vk_ctx *c, vk_frame *f) {
 }
 
 void duet_vk_full_barrier(duet_vk_ctx *c) {
-    VkMemoryBarrier mb = {.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
-                          .srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT,
-                          .dstAccessMask = VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT |
-                                           VK_ACCESS_TRANSFER_READ_BIT | VK_ACCESS_TRANSFER_WRITE_BIT};
-    VkPipelineStageFlags stages = VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT;
+    VkMemoryBarrier mb = {
+        .sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
+        .srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT,
+        .dstAccessMask = VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT |
+                         VK_ACCESS_TRANSFER_READ_BIT | VK_ACCESS_TRANSFER_WRITE_BIT};
+    VkPipelineStageFlags stages =
+        VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT;
     vkCmdPipelineBarrier(c->frames[c->cur].cmd, stages, stages, 0, 1, &mb, 0, NULL, 0, NULL);
     c->n_hazards = 0;
     c->n_barriers++;
@@ -129,20 +132,22 @@ void duet_vk_track(duet_vk_ctx *c, const vk_hazard *acc, int n) {
     for (int j = 0; j < n && !conflict; j++)
         for (int i = 0; i < c->n_hazards && !conflict; i++) {
             const vk_hazard *h = &c->hazards[i];
-            conflict = h->block == acc[j].block && h->start < acc[j].end &&
-                       acc[j].start < h->end && (acc[j].write || h->write);
+            conflict = h->block == acc[j].block && h->start < acc[j].end && acc[j].start < h->end &&
+                       (acc[j].write || h->write);
         }
     if (conflict) duet_vk_full_barrier(c);
     for (int j = 0; j < n; j++) {
         bool known = false; /* many ops read the same weights: list each range once */
         for (int i = 0; i < c->n_hazards && !known; i++) {
             const vk_hazard *h = &c->hazards[i];
-            known = h->block == acc[j].block && h->start <= acc[j].start &&
-                    acc[j].end <= h->end && (h->write || !acc[j].write);
+            known = h->block == acc[j].block && h->start <= acc[j].start && acc[j].end <= h->end &&
+                    (h->write || !acc[j].write);
         }
         if (!known) c->hazards[c->n_hazards++] = acc[j];
     }
 }
+
+const char *duet_vk_name(const duet_tensor *t) { return t->name[0] ? t->name : "(unnamed)"; }
 
 uint32_t duet_vk_dt(duet_dtype t) { return t == DUET_F16 ? 1u : t == DUET_BF16 ? 2u : 0u; }
 
@@ -162,13 +167,14 @@ duet_status duet_vk_elem_offset(duet_vk_ctx *c, const duet_tensor *t, uint32_t *
     const vk_alloc *a = t->buf->priv;
     if (t->offset % es) {
         DUET_LOGE("vulkan: tensor %s starts at byte %zu, not a multiple of its %zu-byte elements",
-                  t->name, t->offset, es);
+                  duet_vk_name(t), t->offset, es);
         return DUET_ERR_UNSUPPORTED;
     }
     if (range > c->caps.props.limits.maxStorageBufferRange) {
         DUET_LOGE("vulkan: tensor %s spans %llu bytes, more than this device binds at once "
-                  "(maxStorageBufferRange %u); split the op into smaller views", t->name,
-                  (unsigned long long)range, c->caps.props.limits.maxStorageBufferRange);
+                  "(maxStorageBufferRange %u); split the op into smaller views",
+                  duet_vk_name(t), (unsigned long long)range,
+                  c->caps.props.limits.maxStorageBufferRange);
         return DUET_ERR_UNSUPPORTED;
     }
     *off = (uint32_t)((a->offset + t->offset - start) / es);
@@ -180,7 +186,8 @@ duet_status duet_vk_elem_strides(const duet_tensor *t, uint32_t st[DUET_MAX_DIMS
     for (int i = 0; i < DUET_MAX_DIMS; i++) {
         if (t->nb[i] % es || t->nb[i] / es > UINT32_MAX) {
             DUET_LOGE("vulkan: tensor %s has stride %zu bytes in dim %d (needs whole elements "
-                      "below 2^32)", t->name, t->nb[i], i);
+                      "below 2^32)",
+                      duet_vk_name(t), t->nb[i], i);
             return DUET_ERR_UNSUPPORTED;
         }
         st[i] = t->ne[i] == 1 ? 0 : (uint32_t)(t->nb[i] / es);
@@ -217,7 +224,8 @@ static void bind_sets(duet_vk_ctx *c, vk_frame *f, const VkDescriptorBufferInfo 
                                       .descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
                                       .pBufferInfo = &bi[i]};
     if (c->use_push) {
-        c->push_descriptor_fn(f->cmd, VK_PIPELINE_BIND_POINT_COMPUTE, c->layout, 0, VK_MAX_BINDINGS, w);
+        c->push_descriptor_fn(f->cmd, VK_PIPELINE_BIND_POINT_COMPUTE, c->layout, 0, VK_MAX_BINDINGS,
+                              w);
     } else {
         vkUpdateDescriptorSets(c->dev, VK_MAX_BINDINGS, w, 0, NULL);
         vkCmdBindDescriptorSets(f->cmd, VK_PIPELINE_BIND_POINT_COMPUTE, c->layout, 0, 1, &set, 0,
@@ -261,7 +269,8 @@ duet_status duet_vk_record(duet_vk_ctx *c, const duet_vk_dispatch *d) {
     }
     bind_sets(c, f, bi);
     if (d->push_bytes)
-        vkCmdPushConstants(f->cmd, c->layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, d->push_bytes, d->push);
+        vkCmdPushConstants(f->cmd, c->layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, d->push_bytes,
+                           d->push);
     vkCmdDispatch(f->cmd, d->groups[0], d->groups[1], d->groups[2]);
     f->n_dispatches++;
     c->n_dispatches++;
@@ -403,12 +412,13 @@ static duet_status open_ctx(duet_vk_ctx *c, const duet_backend_params *p) {
     if (st == DUET_OK) st = duet_vk_device_open(c, p->device_index);
     if (st != DUET_OK) return st;
     c->profile = p->profile && c->caps.timestamp_bits > 0;
-    if (p->profile && !c->profile) DUET_LOGW("vulkan: the compute queue has no timestamps; no profile");
+    if (p->profile && !c->profile)
+        DUET_LOGW("vulkan: the compute queue has no timestamps; no profile");
     if (c->profile) c->timings = duet_calloc(VK_MAX_TIMINGS, sizeof *c->timings);
     if (c->profile && !c->timings) return DUET_ERR_OUT_OF_MEMORY;
     if (c->use_push) {
-        c->push_descriptor_fn = (PFN_vkCmdPushDescriptorSetKHR)vkGetDeviceProcAddr(
-            c->dev, "vkCmdPushDescriptorSetKHR");
+        c->push_descriptor_fn =
+            (PFN_vkCmdPushDescriptorSetKHR)vkGetDeviceProcAddr(c->dev, "vkCmdPushDescriptorSetKHR");
         if (!c->push_descriptor_fn) c->use_push = false;
     }
     st = duet_vk_pipelines_init(c);
@@ -440,8 +450,9 @@ duet_status duet_vulkan_backend_new(const duet_backend_params *p, duet_backend *
     unsigned v = c->caps.props.apiVersion;
     snprintf(be->name, sizeof be->name, "vulkan: %.48s (%s, Vulkan %u.%u%s%s%s)",
              c->caps.props.deviceName, duet_vk_type_name(c->caps.props.deviceType),
-             VK_API_VERSION_MAJOR(v), VK_API_VERSION_MINOR(v), c->use_16bit ? ", 16-bit storage" : "",
-             c->use_coopmat ? ", coopmat" : "", c->messenger ? ", validation" : "");
+             VK_API_VERSION_MAJOR(v), VK_API_VERSION_MINOR(v),
+             c->use_16bit ? ", 16-bit storage" : "", c->use_coopmat ? ", coopmat" : "",
+             c->messenger ? ", validation" : "");
     *out = be;
     return DUET_OK;
 }
@@ -459,6 +470,7 @@ duet_status duet_vk_get_stats(const duet_backend *be, duet_vk_stats *out) {
     }
     out->block_bytes = c->block_size;
     out->staging_bytes = c->staging_size;
+    out->max_binding_bytes = c->caps.props.limits.maxStorageBufferRange;
     out->n_submits = c->n_submits;
     out->n_barriers = c->n_barriers;
     out->n_dispatches = c->n_dispatches;
@@ -479,8 +491,9 @@ duet_status duet_vk_buffer_location(const duet_buffer *buf, size_t *block, size_
 duet_status duet_vk_submit_debug_message(duet_backend *be, const char *text) {
     if (!be || be->vt != &vk_vt || !text) return DUET_ERR_INVALID_ARG;
     const duet_vk_ctx *c = be->ctx;
-    PFN_vkSubmitDebugUtilsMessageEXT submit = (PFN_vkSubmitDebugUtilsMessageEXT)
-        vkGetInstanceProcAddr(c->instance, "vkSubmitDebugUtilsMessageEXT");
+    PFN_vkSubmitDebugUtilsMessageEXT submit =
+        (PFN_vkSubmitDebugUtilsMessageEXT)vkGetInstanceProcAddr(c->instance,
+                                                                "vkSubmitDebugUtilsMessageEXT");
     if (!c->messenger || !submit) return DUET_ERR_UNSUPPORTED;
     VkDebugUtilsMessengerCallbackDataEXT d = {
         .sType = VK_STRUCTURE_TYPE_DEBUG_UTILS_MESSENGER_CALLBACK_DATA_EXT,

@@ -32,9 +32,10 @@ const char *duet_vk_type_name(VkPhysicalDeviceType t) {
     }
 }
 
-static VKAPI_ATTR VkBool32 VKAPI_CALL on_message(
-    VkDebugUtilsMessageSeverityFlagBitsEXT severity, VkDebugUtilsMessageTypeFlagsEXT types,
-    const VkDebugUtilsMessengerCallbackDataEXT *data, void *user) {
+static VKAPI_ATTR VkBool32 VKAPI_CALL on_message(VkDebugUtilsMessageSeverityFlagBitsEXT severity,
+                                                 VkDebugUtilsMessageTypeFlagsEXT types,
+                                                 const VkDebugUtilsMessengerCallbackDataEXT *data,
+                                                 void *user) {
     (void)severity;
     (void)types;
     duet_backend *be = user;
@@ -56,7 +57,8 @@ static bool has_layer(const char *name) {
 
 static bool has_instance_ext(const char *layer, const char *name) {
     uint32_t n = 0;
-    if (vkEnumerateInstanceExtensionProperties(layer, &n, NULL) != VK_SUCCESS || n == 0) return false;
+    if (vkEnumerateInstanceExtensionProperties(layer, &n, NULL) != VK_SUCCESS || n == 0)
+        return false;
     VkExtensionProperties *p = duet_calloc(n, sizeof *p);
     bool found = false;
     if (p && vkEnumerateInstanceExtensionProperties(layer, &n, p) == VK_SUCCESS)
@@ -85,8 +87,8 @@ duet_status duet_vk_instance_new(bool validation, duet_backend *counter, VkInsta
     bool utils_ok = layer_ok && (has_instance_ext(NULL, VK_EXT_DEBUG_UTILS_EXTENSION_NAME) ||
                                  has_instance_ext(layer, VK_EXT_DEBUG_UTILS_EXTENSION_NAME));
     if (validation && !utils_ok)
-        DUET_LOGW("vulkan: validation requested but %s or %s is missing; running without",
-                  layer, VK_EXT_DEBUG_UTILS_EXTENSION_NAME);
+        DUET_LOGW("vulkan: validation requested but %s or %s is missing; running without", layer,
+                  VK_EXT_DEBUG_UTILS_EXTENSION_NAME);
     VkApplicationInfo app = {.sType = VK_STRUCTURE_TYPE_APPLICATION_INFO,
                              .pApplicationName = "duet",
                              .pEngineName = "duet",
@@ -119,8 +121,9 @@ duet_status duet_vk_instance_new(bool validation, duet_backend *counter, VkInsta
     }
     if (r != VK_SUCCESS) return duet_vk_result(r, "vkCreateInstance");
     if (utils_ok) {
-        PFN_vkCreateDebugUtilsMessengerEXT create = (PFN_vkCreateDebugUtilsMessengerEXT)
-            vkGetInstanceProcAddr(*inst, "vkCreateDebugUtilsMessengerEXT");
+        PFN_vkCreateDebugUtilsMessengerEXT create =
+            (PFN_vkCreateDebugUtilsMessengerEXT)vkGetInstanceProcAddr(
+                *inst, "vkCreateDebugUtilsMessengerEXT");
         messenger_info(&mi, counter);
         if (!create || create(*inst, &mi, NULL, messenger) != VK_SUCCESS)
             DUET_LOGW("vulkan: cannot create the debug messenger; validation messages are lost");
@@ -131,8 +134,9 @@ duet_status duet_vk_instance_new(bool validation, duet_backend *counter, VkInsta
 void duet_vk_instance_free(VkInstance inst, VkDebugUtilsMessengerEXT messenger) {
     if (!inst) return;
     if (messenger) {
-        PFN_vkDestroyDebugUtilsMessengerEXT destroy = (PFN_vkDestroyDebugUtilsMessengerEXT)
-            vkGetInstanceProcAddr(inst, "vkDestroyDebugUtilsMessengerEXT");
+        PFN_vkDestroyDebugUtilsMessengerEXT destroy =
+            (PFN_vkDestroyDebugUtilsMessengerEXT)vkGetInstanceProcAddr(
+                inst, "vkDestroyDebugUtilsMessengerEXT");
         if (destroy) destroy(inst, messenger, NULL);
     }
     vkDestroyInstance(inst, NULL);
@@ -169,7 +173,8 @@ static bool coopmat_nv_shape(VkInstance inst, VkPhysicalDevice pd) {
     if (!get || get(pd, &n, NULL) != VK_SUCCESS || n == 0) return false;
     VkCooperativeMatrixPropertiesNV *p = duet_calloc(n, sizeof *p);
     bool ok = false;
-    for (uint32_t i = 0; p && i < n; i++) p[i].sType = VK_STRUCTURE_TYPE_COOPERATIVE_MATRIX_PROPERTIES_NV;
+    for (uint32_t i = 0; p && i < n; i++)
+        p[i].sType = VK_STRUCTURE_TYPE_COOPERATIVE_MATRIX_PROPERTIES_NV;
     if (p && get(pd, &n, p) == VK_SUCCESS)
         for (uint32_t i = 0; i < n && !ok; i++)
             ok = p[i].MSize == 16 && p[i].NSize == 16 && p[i].KSize == 16 &&
@@ -335,8 +340,9 @@ duet_status duet_vk_device_open(duet_vk_ctx *c, int device_index) {
     VkPhysicalDevice *pds = duet_calloc(n, sizeof *pds);
     if (!pds) return DUET_ERR_OUT_OF_MEMORY;
     r = vkEnumeratePhysicalDevices(c->instance, &n, pds);
-    duet_status st = r == VK_SUCCESS || r == VK_INCOMPLETE ? pick(c, pds, n, want)
-                                                           : duet_vk_result(r, "vkEnumeratePhysicalDevices");
+    duet_status st = r == VK_SUCCESS || r == VK_INCOMPLETE
+                         ? pick(c, pds, n, want)
+                         : duet_vk_result(r, "vkEnumeratePhysicalDevices");
     duet_free(pds);
     if (st != DUET_OK) return st;
 

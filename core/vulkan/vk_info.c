@@ -47,7 +47,8 @@ static bool coopmat_usable(VkInstance inst, VkPhysicalDevice pd, const duet_vk_c
     if (!get || get(pd, &n, NULL) != VK_SUCCESS || n == 0) return false;
     VkCooperativeMatrixPropertiesNV *p = duet_calloc(n, sizeof *p);
     bool ok = false;
-    for (uint32_t i = 0; p && i < n; i++) p[i].sType = VK_STRUCTURE_TYPE_COOPERATIVE_MATRIX_PROPERTIES_NV;
+    for (uint32_t i = 0; p && i < n; i++)
+        p[i].sType = VK_STRUCTURE_TYPE_COOPERATIVE_MATRIX_PROPERTIES_NV;
     if (p && get(pd, &n, p) == VK_SUCCESS)
         for (uint32_t i = 0; i < n && !ok; i++)
             ok = p[i].MSize == 16 && p[i].NSize == 16 && p[i].KSize == 16 &&
@@ -67,8 +68,10 @@ duet_status duet_vk_list_devices(duet_vk_device_info *out, int max, int *n) {
     uint32_t count = 0;
     VkResult r = vkEnumeratePhysicalDevices(inst, &count, NULL);
     VkPhysicalDevice *pds = count ? duet_calloc(count, sizeof *pds) : NULL;
-    if (r == VK_SUCCESS && count && !pds) st = DUET_ERR_OUT_OF_MEMORY;
-    else if (r == VK_SUCCESS && count) r = vkEnumeratePhysicalDevices(inst, &count, pds);
+    if (r == VK_SUCCESS && count && !pds)
+        st = DUET_ERR_OUT_OF_MEMORY;
+    else if (r == VK_SUCCESS && count)
+        r = vkEnumeratePhysicalDevices(inst, &count, pds);
     if (st == DUET_OK && r != VK_SUCCESS && r != VK_INCOMPLETE)
         st = duet_vk_result(r, "vkEnumeratePhysicalDevices");
     for (uint32_t i = 0; st == DUET_OK && i < count; i++) {

@@ -49,6 +49,7 @@ typedef struct {
     size_t used_bytes;         /* bytes handed out to buffers (after alignment) */
     size_t block_bytes;        /* size of a standard block (larger buffers get their own) */
     size_t staging_bytes;      /* size of the staging buffer (uploads/downloads are chunked) */
+    size_t max_binding_bytes;  /* maxStorageBufferRange: the most one operand's view may span */
     size_t n_submits;          /* command buffers submitted so far */
     size_t n_barriers;         /* memory barriers recorded so far */
     size_t n_dispatches;       /* dispatches recorded so far */

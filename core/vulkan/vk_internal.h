@@ -1,6 +1,7 @@
-/* duet — Vulkan backend internals shared by the core/vulkan/vk_*.c files: the device capabilities, the
- * backend state (device, memory blocks, staging, pipelines, command recording), and the
- * recording interface the op files use (bind tensors, push constants, dispatch).
+/* duet — Vulkan backend internals shared by the core/vulkan/vk_*.c files: the device
+ * capabilities, the backend state (device, memory blocks, staging, pipelines, command
+ * recording), and the recording interface the op files use (bind tensors, push constants,
+ * dispatch).
  * Design: one compute queue; device-local blocks sub-allocated; ops recorded into command
  * buffers with barriers only where a dispatch touches what an earlier one wrote; batches
  * submitted every VK_SUBMIT_AFTER dispatches or at sync/download, never waited on per op. */
@@ -213,6 +214,9 @@ duet_status duet_vk_op_matmul(duet_vk_ctx *c, const duet_op *op);
 duet_status duet_vk_op_attention(duet_vk_ctx *c, const duet_op *op);
 duet_status duet_vk_op_conv(duet_vk_ctx *c, const duet_op *op);
 duet_status duet_vk_op_layout(duet_vk_ctx *c, const duet_op *op);
+
+/* t's name for messages, "(unnamed)" when empty. */
+const char *duet_vk_name(const duet_tensor *t);
 
 /* dtype code the shaders use (common.glsl DT_*): i32 moves as raw 32-bit words */
 uint32_t duet_vk_dt(duet_dtype t);

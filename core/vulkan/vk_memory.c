@@ -142,7 +142,8 @@ static duet_status block_new(duet_vk_ctx *c, VkDeviceSize size, bool dedicated, 
     b->free = duet_malloc(4 * sizeof *b->free);
     if (r != VK_SUCCESS || !b->free) {
         block_destroy(c, b);
-        return r != VK_SUCCESS ? duet_vk_result(r, "creating a block buffer") : DUET_ERR_OUT_OF_MEMORY;
+        return r != VK_SUCCESS ? duet_vk_result(r, "creating a block buffer")
+                               : DUET_ERR_OUT_OF_MEMORY;
     }
     b->cap_free = 4;
     b->n_free = 1;

@@ -23,7 +23,8 @@ duet_status duet_vk_op_attention(duet_vk_ctx *c, const duet_op *op) {
         if (shared_bytes(dmax, cand) <= c->caps.props.limits.maxComputeSharedMemorySize) bkv = cand;
     if (D > MAX_HEAD_DIM || !bkv) {
         DUET_LOGE("vulkan: attention head dim %llu is not supported (at most %d, and it must fit "
-                  "%u bytes of shared memory)", (unsigned long long)D, MAX_HEAD_DIM,
+                  "%u bytes of shared memory)",
+                  (unsigned long long)D, MAX_HEAD_DIM,
                   c->caps.props.limits.maxComputeSharedMemorySize);
         return DUET_ERR_UNSUPPORTED;
     }
@@ -40,7 +41,7 @@ duet_status duet_vk_op_attention(duet_vk_ctx *c, const duet_op *op) {
     const uint32_t *maxg = c->caps.props.limits.maxComputeWorkGroupCount;
     uint64_t gx = ((uint64_t)q->ne[2] + BQ - 1) / BQ;
     if (gx > maxg[0] || (uint64_t)q->ne[1] > maxg[1] || (uint64_t)q->ne[3] > maxg[2]) {
-        DUET_LOGE("vulkan: attention %s exceeds the workgroup grid", dst->name);
+        DUET_LOGE("vulkan: attention %s exceeds the workgroup grid", duet_vk_name(dst));
         return DUET_ERR_UNSUPPORTED;
     }
     duet_vk_dispatch d;

@@ -71,7 +71,8 @@ duet_status duet_vk_op_conv(duet_vk_ctx *c, const duet_op *op) {
     if (st == DUET_OK) st = duet_vk_elem_offset(c, dst, &p.doff);
     if (st != DUET_OK) return st;
     if (duet_nelements(dst) > (int64_t)UINT32_MAX || duet_nelements(x) > (int64_t)UINT32_MAX) {
-        DUET_LOGE("vulkan: %s: tensors above 2^32 elements are not supported", duet_op_name(op->kind));
+        DUET_LOGE("vulkan: %s: tensors above 2^32 elements are not supported",
+                  duet_op_name(op->kind));
         return DUET_ERR_UNSUPPORTED;
     }
     dims4(p.od, dst);

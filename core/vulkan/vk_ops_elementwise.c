@@ -15,15 +15,14 @@ typedef struct {
 } folded;
 
 /* Drop size-1 dims and merge dim d into the previous kept one when every operand steps
- * through them as one (stride[d] == stride[prev] * ne[prev]). */
-static void fold(folded *f, const int64_t *ne) {
+ * through them as one (stride[d] == stride[prev] * ne[prev]). Returns the dims left (>= 1). */
+static uint32_t fold(folded *f, const int64_t *ne) {
     uint32_t one[DUET_MAX_DIMS], ost[NMAX][DUET_MAX_DIMS];
     int nd = 0;
     for (int d = 0; d < DUET_MAX_DIMS; d++) {
         if (ne[d] == 1) continue;
         bool merge = nd > 0;
-        for (int k = 0; k < f->n && merge; k++)
-            merge = f->st[k][d] == ost[k][nd - 1] * one[nd - 1];
+        for (int k = 0; k < f->n && merge; k++) merge = f->st[k][d] == ost[k][nd - 1] * one[nd - 1];
         if (merge) {
             one[nd - 1] *= (uint32_t)ne[d];
             continue;
@@ -36,12 +35,13 @@ static void fold(folded *f, const int64_t *ne) {
         f->ne[d] = d < nd ? one[d] : 1;
         for (int k = 0; k < f->n; k++) f->st[k][d] = d < nd ? ost[k][d] : 0;
     }
+    return nd > 0 ? (uint32_t)nd : 1u;
 }
 
 static duet_status count(const duet_tensor *t, uint32_t *n) {
     int64_t total = duet_nelements(t);
     if (total > (int64_t)UINT32_MAX) {
-        DUET_LOGE("vulkan: %s has %lld elements; one dispatch handles below 2^32", t->name,
+        DUET_LOGE("vulkan: %s has %lld elements; one dispatch handles below 2^32", duet_vk_name(t),
                   (long long)total);
         return DUET_ERR_UNSUPPORTED;
     }
@@ -62,13 +62,14 @@ duet_status duet_vk_op_copy(duet_vk_ctx *c, const duet_op *op) {
     if (st == DUET_OK) st = duet_vk_elem_offset(c, dst, &doff);
     if (st == DUET_OK) st = duet_vk_elem_offset(c, src, &soff);
     if (st != DUET_OK) return st;
-    fold(&f, dst->ne);
+    uint32_t nd = fold(&f, dst->ne);
     bool half = dst->dtype == DUET_F16 || dst->dtype == DUET_BF16 || src->dtype == DUET_F16 ||
                 src->dtype == DUET_BF16;
     d.shader = half && c->use_16bit ? "copy_u16" : "copy_u32";
     d.spec[0] = duet_vk_dt(src->dtype);
     d.spec[1] = duet_vk_dt(dst->dtype);
-    d.n_spec = 2;
+    d.spec[2] = nd;
+    d.n_spec = 3;
     d.bind[0] = dst;
     d.bind[1] = src;
     uint32_t *p = d.push;
@@ -123,13 +124,14 @@ duet_status duet_vk_op_elementwise(duet_vk_ctx *c, const duet_op *op) {
         f.st[0][k] = dst->ne[k] == 1 ? 0 : acc;
         acc *= (uint32_t)dst->ne[k];
     }
-    fold(&f, dst->ne);
+    uint32_t nd = fold(&f, dst->ne);
     d.shader = "elementwise";
     d.spec[0] = ew_code(op->kind);
     d.spec[1] = op->kind == DUET_OP_UNARY ? (uint32_t)op->i[0] : 0;
     d.spec[2] = op->src[1] != NULL;
     d.spec[3] = op->src[2] != NULL;
-    d.n_spec = 4;
+    d.spec[4] = nd;
+    d.n_spec = 5;
     for (int i = 0; i < 4; i++) d.bind[i] = i ? op->src[i - 1] : dst;
     uint32_t *p = d.push;
     memcpy(p, f.ne, 20);

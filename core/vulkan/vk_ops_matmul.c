@@ -22,7 +22,7 @@ duet_status duet_vk_op_matmul(duet_vk_ctx *c, const duet_op *op) {
     if (st == DUET_OK) st = duet_vk_elem_offset(c, dst, &off[3]);
     if (st != DUET_OK) return st;
     if (duet_nelements(dst) > (int64_t)UINT32_MAX) {
-        DUET_LOGE("vulkan: matmul output %s has more than 2^32 elements", dst->name);
+        DUET_LOGE("vulkan: matmul output %s has more than 2^32 elements", duet_vk_name(dst));
         return DUET_ERR_UNSUPPORTED;
     }
     uint64_t M = (uint64_t)x->ne[1], N = (uint64_t)dst->ne[0], K = (uint64_t)x->ne[0];
@@ -59,7 +59,7 @@ duet_status duet_vk_op_matmul(duet_vk_ctx *c, const duet_op *op) {
     d.groups[1] = (uint32_t)((M + TILE - 1) / TILE);
     const uint32_t *maxg = c->caps.props.limits.maxComputeWorkGroupCount;
     if (d.groups[0] > maxg[0] || d.groups[1] > maxg[1]) {
-        DUET_LOGE("vulkan: matmul %s of %llu x %llu exceeds the workgroup grid", dst->name,
+        DUET_LOGE("vulkan: matmul %s of %llu x %llu exceeds the workgroup grid", duet_vk_name(dst),
                   (unsigned long long)M, (unsigned long long)N);
         return DUET_ERR_UNSUPPORTED;
     }

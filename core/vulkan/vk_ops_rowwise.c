@@ -6,7 +6,7 @@
 #include "vk_internal.h"
 
 static duet_status too_many(const duet_tensor *t) {
-    DUET_LOGE("vulkan: %s is too large for one dispatch (%lld elements)", t->name,
+    DUET_LOGE("vulkan: %s is too large for one dispatch (%lld elements)", duet_vk_name(t),
               (long long)duet_nelements(t));
     return DUET_ERR_UNSUPPORTED;
 }

@@ -84,10 +84,8 @@ static duet_status build(duet_vk_ctx *c, int si, const uint32_t *spec, uint32_t 
     VkSpecializationMapEntry map[8];
     for (uint32_t i = 0; i < n_spec; i++)
         map[i] = (VkSpecializationMapEntry){.constantID = i, .offset = 4 * i, .size = 4};
-    VkSpecializationInfo si_ = {.mapEntryCount = n_spec,
-                                .pMapEntries = map,
-                                .dataSize = 4 * n_spec,
-                                .pData = spec};
+    VkSpecializationInfo si_ = {
+        .mapEntryCount = n_spec, .pMapEntries = map, .dataSize = 4 * n_spec, .pData = spec};
     VkComputePipelineCreateInfo pi = {
         .sType = VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO,
         .stage = {.sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO,

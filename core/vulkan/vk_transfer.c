@@ -41,7 +41,8 @@ duet_status duet_vk_staging_init(duet_vk_ctx *c, VkDeviceSize nbytes) {
     r = vkAllocateMemory(c->dev, &ai, NULL, &c->staging_mem);
     if (r != VK_SUCCESS) return duet_vk_result(r, "vkAllocateMemory (staging)");
     r = vkBindBufferMemory(c->dev, c->staging, c->staging_mem, 0);
-    if (r == VK_SUCCESS) r = vkMapMemory(c->dev, c->staging_mem, 0, VK_WHOLE_SIZE, 0, (void **)&c->staging_map);
+    if (r == VK_SUCCESS)
+        r = vkMapMemory(c->dev, c->staging_mem, 0, VK_WHOLE_SIZE, 0, (void **)&c->staging_map);
     if (r != VK_SUCCESS) return duet_vk_result(r, "binding/mapping the staging buffer");
     c->staging_size = nbytes;
     c->staging_pos = 0;
@@ -113,8 +114,8 @@ duet_status duet_vk_download(duet_backend *be, const duet_buffer *buf, size_t of
         VkMemoryBarrier mb = {.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
                               .srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT,
                               .dstAccessMask = VK_ACCESS_HOST_READ_BIT};
-        vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_HOST_BIT, 0,
-                             1, &mb, 0, NULL, 0, NULL);
+        vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_HOST_BIT, 0, 1,
+                             &mb, 0, NULL, 0, NULL);
         st = duet_vk_submit(c, true);
         if (st != DUET_OK) break;
         memcpy(p, c->staging_map, n);

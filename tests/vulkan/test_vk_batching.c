@@ -21,8 +21,10 @@ static void chain(duet_backend *be) {
     duet_vk_stats s0 = vk_test_stats(be);
     const int n_ops = 300;
     for (int i = 0; i < n_ops; i++) {
-        if (i % 2) T_CHECK_OK(duet_scale(tx, tx, 0.999f, 0.001f));
-        else T_CHECK_OK(duet_add(tx, tx, tr)); /* row broadcast over dim 1 */
+        if (i % 2)
+            T_CHECK_OK(duet_scale(tx, tx, 0.999f, 0.001f));
+        else
+            T_CHECK_OK(duet_add(tx, tx, tr)); /* row broadcast over dim 1 */
         for (int j = 0; j < N; j++) x[j] = i % 2 ? x[j] * 0.999f + 0.001f : x[j] + r[j % (N / 10)];
     }
     float *got = vk_test_get(tx);

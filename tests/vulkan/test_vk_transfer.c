@@ -58,7 +58,7 @@ static void many_small(duet_backend *be) {
     fprintf(stderr, "many small: %.1f MiB through a %.1f MiB ring in %zu submissions\n",
             (double)bytes / 1048576.0, (double)s0.staging_bytes / 1048576.0,
             s1.n_submits - s0.n_submits);
-    T_CHECK(bytes > s0.staging_bytes); /* the ring did wrap */
+    T_CHECK(bytes > s0.staging_bytes);          /* the ring did wrap */
     T_CHECK(s1.n_submits - s0.n_submits < 200); /* batched, not one submission per upload */
     free(got);
     free(acc);

@@ -19,7 +19,8 @@ static void check_exact(const char *what, const float *got, const float *want, s
 }
 
 static float rt(float v, duet_dtype t) {
-    return t == DUET_F16 ? duet_f16_to_f32(duet_f32_to_f16(v)) : duet_bf16_to_f32(duet_f32_to_bf16(v));
+    return t == DUET_F16 ? duet_f16_to_f32(duet_f32_to_f16(v))
+                         : duet_bf16_to_f32(duet_f32_to_bf16(v));
 }
 
 /* f32 [5, 3] -> slice of a 16-bit [5, 8] buffer starting at element 5 + 1 (odd), then the
@@ -39,7 +40,8 @@ static void copies(duet_backend *be, duet_dtype t) {
     for (int r = 0; r < 3; r++)
         for (int c = 0; c < 5; c++) want[6 + r * 10 + c] = rt(x[r * 5 + c], t);
     float *got = vk_test_get(buf);
-    check_exact(t == DUET_F16 ? "f32 -> f16 strided view" : "f32 -> bf16 strided view", got, want, 40);
+    check_exact(t == DUET_F16 ? "f32 -> f16 strided view" : "f32 -> bf16 strided view", got, want,
+                40);
     /* back: the same view, permuted, into f32 [3, 5] */
     int perm[2] = {1, 0};
     int64_t tne[2] = {3, 5};
@@ -74,10 +76,12 @@ static void matmul(duet_backend *be) {
     for (int64_t m = 0; m < M; m++)
         for (int64_t n = 0; n < N; n++) {
             double s = 0;
-            for (int64_t k = 0; k < K; k++) s += (double)x[(m + 1) * K + k] * rt(w[(n + 1) * K + k], DUET_F16);
+            for (int64_t k = 0; k < K; k++)
+                s += (double)x[(m + 1) * K + k] * rt(w[(n + 1) * K + k], DUET_F16);
             want[m * N + n] = (float)s;
         }
-    duet_test_close("matmul on unaligned views, f16 weight at an odd offset", got, want, (size_t)(M * N), 1e-10);
+    duet_test_close("matmul on unaligned views, f16 weight at an odd offset", got, want,
+                    (size_t)(M * N), 1e-10);
     free(got);
     free(x);
     free(w);
@@ -98,7 +102,8 @@ static void get_rows(duet_backend *be) {
     float *got = vk_test_get(d), want[42];
     for (int r = 0; r < 6; r++)
         for (int c = 0; c < 7; c++)
-            want[r * 7 + c] = ids[r] >= 0 && ids[r] < 10 ? rt(tab[(ids[r] + 1) * 7 + c], DUET_BF16) : 0.0f;
+            want[r * 7 + c] =
+                ids[r] >= 0 && ids[r] < 10 ? rt(tab[(ids[r] + 1) * 7 + c], DUET_BF16) : 0.0f;
     check_exact("get_rows from a bf16 view at an odd offset", got, want, 42);
     free(got);
     free(tab);
