@@ -342,6 +342,16 @@ static void check_configs(const golden *g) {
              "\"audio\": %s, \"num_layers\": 3}}", tower, tower);
     expect_config_error(json, DUET_ERR_FORMAT, "duplicate");
     expect_config_error("{\"video\": ", DUET_ERR_FORMAT, "bad.json:1:");
+    /* duet-tiny's config.json: towers under video_model / audio_model among other keys */
+    snprintf(json, sizeof json, "{\"model\": \"duet-tiny\", \"clip\": {\"fps\": 16}, "
+             "\"video_model\": %s, \"num_layers\": 3, \"patch_size\": [1, 4, 4]}, "
+             "\"audio_model\": %s, \"num_layers\": 3, \"model_type\": \"t2a\", "
+             "\"temporal_rope_scaling_factor\": 0.5}}", tower, tower);
+    duet_dit_config tiny;
+    T_CHECK_OK(duet_dit_config_parse(json, strlen(json), "config.json", &tiny));
+    T_CHECK(tiny.video.patch_size[2] == 4 && tiny.audio.rope_scale == 0.5 &&
+            tiny.video.text_dim == 4096 && tiny.video.freq_dim == 256 &&
+            tiny.video.text_len == 512 && tiny.audio.eps == 1e-6f);
 }
 
 int main(void) {
