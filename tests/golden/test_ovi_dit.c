@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/alloc.h"
 #include "core/safetensors.h"
 #include "diffusion/dit.h"
 #include "harness.h"
@@ -354,6 +355,37 @@ static void check_configs(const golden *g) {
             tiny.video.text_len == 512 && tiny.audio.eps == 1e-6f);
 }
 
+static void quiet(duet_log_level level, const char *msg, void *user) {
+    (void)level, (void)msg, (void)user;
+}
+
+/* Every host allocation of loading and planning made to fail in turn: each must end in an
+ * out-of-memory status (no crash, no leak under ASan), and the run with none failing works. */
+static void check_alloc_failures(const golden *g, duet_backend *be) {
+    long n = 0;
+    duet_status st = DUET_ERR_OUT_OF_MEMORY;
+    for (; st != DUET_OK && n < 100000; n++) {
+        duet_dit *m = NULL;
+        duet_dit_session *s = NULL;
+        duet_log_set_callback(quiet, NULL);
+        duet_alloc_fail_after(n);
+        st = duet_dit_load(&g->cfg, g->st, be, NULL, &m);
+        T_CHECK((st == DUET_OK) == (m != NULL));
+        if (st == DUET_OK) st = duet_dit_session_new(m, &g->shape, &s);
+        duet_alloc_fail_after(-1);
+        duet_log_set_callback(NULL, NULL);
+        if (st != DUET_OK && st != DUET_ERR_OUT_OF_MEMORY && st != DUET_ERR_DEVICE_OOM) {
+            fprintf(stderr, "FAIL: allocation %ld failing gave %s\n", n, duet_status_str(st));
+            duet_test_failures++;
+        }
+        T_CHECK((st == DUET_OK) == (s != NULL));
+        duet_dit_session_free(&s);
+        duet_dit_free(&m);
+    }
+    fprintf(stderr, "allocation failures: %ld points of load + plan, all reported\n", n - 1);
+    T_CHECK(st == DUET_OK);
+}
+
 int main(void) {
     duet_backend *bes[2];
     int nb = duet_test_backends(bes, 2);
@@ -369,6 +401,7 @@ int main(void) {
         check_configs(&g);
         check_bad_weights(&g, bes[0]);
         check_bad_inputs(&g, bes[0]);
+        check_alloc_failures(&g, bes[0]);
         for (int b = 0; b < nb; b++) {
             double tol = duet_backend_get_kind(bes[b]) == DUET_BACKEND_CPU ? CPU_NMSE : GPU_NMSE;
             run_backend(&g, bes[b], DUET_DTYPE_COUNT, true, tol);
