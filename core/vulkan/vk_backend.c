@@ -253,6 +253,8 @@ duet_status duet_vk_record(duet_vk_ctx *c, const duet_vk_dispatch *d) {
         }
         VkDeviceSize start, range;
         window(c, t, &start, &range);
+        if (range > c->caps.props.limits.maxStorageBufferRange) /* op files check first */
+            return duet_vk_elem_offset(c, t, &(uint32_t){0});
         const vk_alloc *a = t->buf->priv;
         bi[i] = (VkDescriptorBufferInfo){a->block->buf, start, range};
         acc[n_acc++] = (vk_hazard){a->block, start, start + range, i == 0};

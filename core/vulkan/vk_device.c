@@ -242,6 +242,7 @@ void duet_vk_query_caps(VkPhysicalDevice pd, duet_vk_caps *c) {
     vkGetPhysicalDeviceFeatures2(pd, &f2);
     c->storage16 = f11.storageBuffer16BitAccess;
     c->fp16_arith = f12.shaderFloat16;
+    c->memory_model = f12.vulkanMemoryModel;
 }
 
 /* ---- selection and logical device ---- */
@@ -321,6 +322,7 @@ static uint32_t choose_features(duet_vk_ctx *c, const char **exts) {
     c->caps.coopmat_nv_f16_16 = c->caps.coopmat_nv && coopmat_nv_shape(c->instance, c->phys);
     c->use_coopmat = c->caps.coopmat_nv_f16_16 && c->caps.fp16_arith && c->caps.storage16 &&
                      c->caps.subgroup_size == 32 && c->caps.subgroup_basic_compute &&
+                     c->caps.memory_model && /* GL_KHR_memory_scope_semantics needs it */
                      duet_vk_has_shader("matmul_coopmat_nv") && !env_off("DUET_VK_COOPMAT");
     if (c->use_push) exts[n++] = VK_KHR_PUSH_DESCRIPTOR_EXTENSION_NAME;
     if (c->use_coopmat) exts[n++] = "VK_NV_cooperative_matrix";
@@ -354,7 +356,8 @@ duet_status duet_vk_device_open(duet_vk_ctx *c, int device_index) {
     VkPhysicalDeviceVulkan12Features f12 = {
         .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES,
         .pNext = c->use_coopmat ? &cm : NULL,
-        .shaderFloat16 = c->use_coopmat};
+        .shaderFloat16 = c->use_coopmat,
+        .vulkanMemoryModel = c->use_coopmat};
     VkPhysicalDeviceVulkan11Features f11 = {
         .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_1_FEATURES,
         .pNext = &f12,

@@ -38,7 +38,7 @@ static void fill(duet_vk_device_info *o, int index, const duet_vk_caps *c) {
 /* The NV shape query needs the instance; mirrors the checks of duet_vk_device_open. */
 static bool coopmat_usable(VkInstance inst, VkPhysicalDevice pd, const duet_vk_caps *c) {
     if (!c->coopmat_nv || !c->fp16_arith || !c->storage16 || c->subgroup_size != 32 ||
-        !c->subgroup_basic_compute || !duet_vk_has_shader("matmul_coopmat_nv"))
+        !c->subgroup_basic_compute || !c->memory_model || !duet_vk_has_shader("matmul_coopmat_nv"))
         return false;
     PFN_vkGetPhysicalDeviceCooperativeMatrixPropertiesNV get =
         (PFN_vkGetPhysicalDeviceCooperativeMatrixPropertiesNV)vkGetInstanceProcAddr(

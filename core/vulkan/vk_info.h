@@ -1,7 +1,14 @@
 /* duet — what the Vulkan backend can tell without exposing vulkan.h: the list of devices with
  * the features duet cares about (for `duet info`), and counters of an open Vulkan backend
  * (memory blocks, staging, submissions; used by tests/vulkan). Builds without Vulkan provide
- * the same functions, returning DUET_ERR_UNSUPPORTED. */
+ * the same functions, returning DUET_ERR_UNSUPPORTED.
+ *
+ * Environment read when a Vulkan backend opens:
+ *   DUET_DEVICE=<index>          device to use when params.device_index is -1
+ *   DUET_VK_16BIT=0              read f16/bf16 through 32-bit words even with 16-bit storage
+ *   DUET_VK_PUSH_DESCRIPTORS=0   per-frame descriptor pools instead of push descriptors
+ *   DUET_VK_COOPMAT=0            portable matmul even where cooperative matrices exist
+ * The last three exist to exercise the fallback paths; the defaults pick the fastest. */
 #ifndef DUET_VK_INFO_H
 #define DUET_VK_INFO_H
 

@@ -32,7 +32,7 @@ typedef struct {
     VkPhysicalDeviceMemoryProperties mem;
     char driver[256];
     bool fp16_arith, storage16, bf16, coopmat_nv, coopmat_khr, coopmat_nv_f16_16;
-    bool push_descriptor, memory_budget, subgroup_basic_compute;
+    bool push_descriptor, memory_budget, subgroup_basic_compute, memory_model;
     uint32_t subgroup_size;
     VkDeviceSize max_alloc, max_buffer;
     int compute_family;            /* -1: none */

@@ -6,6 +6,7 @@
  * allocation fails with DUET_ERR_DEVICE_OOM and a message giving what was asked and what is
  * free. One empty standard block is kept for reuse; other empty blocks are released. */
 #include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "../alloc.h"
@@ -101,10 +102,20 @@ static VkDeviceSize free_bytes(const duet_vk_ctx *c, VkDeviceSize *largest) {
 
 static duet_status oom(const duet_vk_ctx *c, VkDeviceSize asked, const char *why) {
     VkDeviceSize largest, fr = free_bytes(c, &largest);
+    char budget[128] = "";
+    if (c->caps.memory_budget) { /* what the driver says the whole process may still use */
+        VkPhysicalDeviceMemoryBudgetPropertiesEXT mb = {
+            .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MEMORY_BUDGET_PROPERTIES_EXT};
+        VkPhysicalDeviceMemoryProperties2 mp = {
+            .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MEMORY_PROPERTIES_2, .pNext = &mb};
+        vkGetPhysicalDeviceMemoryProperties2(c->phys, &mp);
+        snprintf(budget, sizeof budget, "; driver budget %.1f MiB, in use %.1f MiB",
+                 MIB(mb.heapBudget[c->heap]), MIB(mb.heapUsage[c->heap]));
+    }
     DUET_LOGE("vulkan: cannot allocate %.1f MiB (%" PRIu64 " bytes): %s; %.1f MiB free in %zu "
-              "block(s) (largest hole %.1f MiB), %.1f MiB of the %.1f MiB heap held",
+              "block(s) (largest hole %.1f MiB), %.1f MiB of the %.1f MiB heap held%s",
               MIB(asked), (uint64_t)asked, why, MIB(fr), c->n_blocks, MIB(largest),
-              MIB(c->heap_used), MIB(c->caps.mem.memoryHeaps[c->heap].size));
+              MIB(c->heap_used), MIB(c->caps.mem.memoryHeaps[c->heap].size), budget);
     return DUET_ERR_DEVICE_OOM;
 }
 
