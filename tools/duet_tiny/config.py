@@ -49,8 +49,8 @@ _SAMPLER = dict(solver='unipc', steps=30, shift=2.0, video_guidance_scale=4.0,
 # after the other stages, minus a reserve for export and demos (train.py).
 PRESETS = {
     'cpu': dict(
-        n_clips=256, total_seconds=6900, text=_TEXT, video_vae=_VIDEO_VAE, audio_vae=_AUDIO_VAE, vocoder=_VOCODER,
-        dit=_DIT, sampler=_SAMPLER,
+        n_clips=256, total_seconds=6900, text=_TEXT, video_vae=_VIDEO_VAE,
+        audio_vae=_AUDIO_VAE, vocoder=_VOCODER, dit=_DIT, sampler=_SAMPLER,
         train=dict(
             video_vae=dict(steps=1500, seconds=1300, batch=4, crop=64, frames=5, lr=2e-3),
             audio_vae=dict(steps=1500, seconds=360, batch=8, mel_frames=64, lr=2e-3,
