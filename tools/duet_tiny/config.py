@@ -25,7 +25,7 @@ LATENT = dict(video_frames=13, video_h=8, video_w=8, audio_tokens=96)
 _TEXT = dict(vocab_size=512, dim=128, dim_attn=128, dim_ffn=256, num_heads=4, num_layers=2,
              num_buckets=32, max_dist=128, text_len=64, eps=1e-6)
 
-_VIDEO_VAE = dict(dim=16, dec_dim=24, z_dim=16, dim_mult=[1, 2, 4, 4], num_res_blocks=1,
+_VIDEO_VAE = dict(dim=12, dec_dim=24, z_dim=16, dim_mult=[1, 2, 4, 4], num_res_blocks=1,
                   temperal_downsample=[False, True, True], patch_size=2)
 
 _AUDIO_VAE = dict(data_dim=80, embed_dim=20, hidden_dim=32, ch_mult=[1, 2, 4], num_res_blocks=2,
@@ -45,20 +45,21 @@ _SAMPLER = dict(solver='unipc', steps=30, shift=2.0, video_guidance_scale=4.0,
 
 # Training budgets are in steps and in wall-clock seconds (whichever ends first), so the cpu
 # preset finishes inside its two hours on a loaded machine; the step counts are what it would
-# do on an idle one.
+# do on an idle one. total_seconds caps the whole run: the DiT stage gets what is left of it
+# after the other stages, minus a reserve for export and demos (train.py).
 PRESETS = {
     'cpu': dict(
-        n_clips=240, text=_TEXT, video_vae=_VIDEO_VAE, audio_vae=_AUDIO_VAE, vocoder=_VOCODER,
-        dit=_DIT, sampler=_SAMPLER,
+        n_clips=256, total_seconds=6900, text=_TEXT, video_vae=_VIDEO_VAE,
+        audio_vae=_AUDIO_VAE, vocoder=_VOCODER, dit=_DIT, sampler=_SAMPLER,
         train=dict(
-            video_vae=dict(steps=1500, seconds=1500, batch=4, crop=64, frames=5, lr=2e-3),
-            audio_vae=dict(steps=1500, seconds=420, batch=8, mel_frames=64, lr=2e-3,
+            video_vae=dict(steps=1500, seconds=1300, batch=4, crop=64, frames=5, lr=2e-3),
+            audio_vae=dict(steps=1500, seconds=360, batch=8, mel_frames=64, lr=2e-3,
                            kl=1e-4),
-            vocoder=dict(steps=3000, seconds=1200, batch=4, mel_frames=24, lr=1e-3),
-            dit=dict(steps=6000, seconds=3000, batch=12, lr=5e-4, text_drop=0.1, ema=0.999),
+            vocoder=dict(steps=3000, seconds=1000, batch=4, mel_frames=24, lr=1e-3),
+            dit=dict(steps=6000, seconds=2900, batch=12, lr=5e-4, text_drop=0.1, ema=0.999),
         )),
     'gpu': dict(
-        n_clips=4000,
+        n_clips=4000, total_seconds=1800,
         text=dict(_TEXT, dim=256, dim_attn=256, dim_ffn=512, num_layers=4, vocab_size=768),
         video_vae=dict(_VIDEO_VAE, dim=32, dec_dim=48, num_res_blocks=2),
         audio_vae=dict(_AUDIO_VAE, hidden_dim=64),

@@ -38,7 +38,6 @@ from safetensors.torch import save_file
 from .export import file_sha256, load
 from .sample import video_to_tensor
 from .schedulers import make_sampler
-from .text import encode_context
 
 PROMPTS = ['A red round head talks. <S>hello there<E> <AUDCAP>a calm voice<ENDAUDCAP>',
            '', 'Two shapes; a ball bounces off the floor. <AUDCAP>thud<ENDAUDCAP>',

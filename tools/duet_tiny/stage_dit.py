@@ -23,8 +23,9 @@ def encode_latents(models, clips, mels, batch=4):
     from .sample import video_to_tensor
     vae, avae = models['video_vae'], models['audio_vae']
     dev = next(vae.parameters()).device
-    zv = torch.cat([vae.encode(video_to_tensor(clips.videos[i]).to(dev))
-                    for i in range(clips.n)])
+    zv = torch.cat([vae.encode(torch.cat([video_to_tensor(clips.videos[j])
+                                          for j in range(i, min(i + batch, clips.n))]).to(dev))
+                    for i in range(0, clips.n, batch)])
     za = torch.cat([avae.encode(mels[i:i + batch]).transpose(1, 2)
                     for i in range(0, clips.n, batch)])
     return zv, za

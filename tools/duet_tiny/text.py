@@ -14,6 +14,7 @@ Tokenizer conventions follow google/umt5-xxl as Wan calls it: pad 0, eos 1, unk 
 EOS is appended; text is whitespace-cleaned first; truncation keeps the EOS last. Ovi's tags
 (<S>, <E>, <AUDCAP>, <ENDAUDCAP>) are user-defined pieces so each is one token.
 """
+import collections
 import math
 import re
 
@@ -30,15 +31,36 @@ def clean_text(text):
     return re.sub(r'\s+', ' ', text).strip()
 
 
+def _seed_pieces(captions, path, max_len=16):
+    """Every substring (<= max_len) of every word, with its count, as unigram seed pieces.
+    sentencepiece's own seed extraction keeps only ~100 candidates on a corpus this small and
+    repetitive, which leaves most words spelled letter by letter; seeding with all word
+    substrings lets EM settle on whole words."""
+    counts = collections.Counter()
+    for c in captions:
+        for w in c.split():
+            w = '\u2581' + w
+            for i in range(len(w)):
+                for j in range(i + 1, min(len(w), i + max_len) + 1):
+                    counts[w[i:j]] += 1
+    with open(path, 'w') as f:
+        for piece, n in counts.most_common():
+            f.write(f'{piece}\t{n}\n')
+
+
 def train_tokenizer(captions, model_prefix, vocab_size):
-    """Train a unigram SentencePiece model on captions; writes model_prefix + '.model'."""
+    """Train a unigram SentencePiece model on captions; writes model_prefix + '.model'. The vocab
+    size is an upper bound (EM keeps the pieces the captions need, plus bytes and specials)."""
     import sentencepiece as spm
+    captions = [clean_text(c) for c in captions]
+    seed = model_prefix + '.seed.txt'
+    _seed_pieces(captions, seed)
     spm.SentencePieceTrainer.train(
-        sentence_iterator=iter([clean_text(c) for c in captions]), model_prefix=model_prefix,
+        sentence_iterator=iter(captions), model_prefix=model_prefix,
         model_type='unigram', vocab_size=vocab_size, byte_fallback=True,
         character_coverage=1.0, pad_id=PAD_ID, eos_id=EOS_ID, unk_id=UNK_ID, bos_id=-1,
         user_defined_symbols=TAGS, hard_vocab_limit=False, num_threads=1,
-        normalization_rule_name='nmt_nfkc', minloglevel=2)
+        normalization_rule_name='nmt_nfkc', seed_sentencepieces_file=seed, minloglevel=2)
     return model_prefix + '.model'
 
 

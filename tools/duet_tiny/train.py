@@ -24,6 +24,9 @@ from .stages_ae import all_mels, train_audio_vae, train_video_vae, train_vocoder
 from .text import Tokenizer, train_tokenizer
 
 
+FINISH_RESERVE_S = 600     # export, demo renders and golden files after the DiT stage
+
+
 class Logger:
     def __init__(self, path):
         self.f = open(path, 'a')
@@ -98,12 +101,13 @@ def run(a, cfg, n_clips, n_val, log):
     def data():
         D.build(a.world, n_clips, ddir, log=log, workers=a.workers)
         return dict(clips=n_clips, world=a.world)
-    stage(w, 'data', log, data)
+    infos_pre = stage(w, 'data', log, data)
     clips = D.Clips(ddir)
     idx, val_idx = clips.split(n_val)
     tok_prefix = os.path.join(w, 'tokenizer')
-    stage(w, 'tokenizer', log, lambda: dict(model=train_tokenizer(
+    tok_info = stage(w, 'tokenizer', log, lambda: dict(model=train_tokenizer(
         [clips.captions[i] for i in idx], tok_prefix, cfg['text']['vocab_size'])))
+    infos_pre['wall_s'] += tok_info['wall_s']
     tok = Tokenizer(tok_prefix + '.model')
     models = X.build(cfg, vocab_size=tok.vocab_size)
     for m in models.values():
@@ -145,6 +149,10 @@ def run(a, cfg, n_clips, n_val, log):
     lat = torch.load(lat_path, map_location=a.device)
 
     def dit():
+        used = sum(v.get('wall_s', 0) for v in infos.values()) + infos_pre['wall_s']
+        left = cfg['total_seconds'] * a.scale - used - FINISH_RESERVE_S * min(1.0, a.scale * 10)
+        tr['dit']['seconds'] = max(60.0 * a.scale, min(tr['dit']['seconds'], left))
+        log(f'dit: {used:.0f} s used so far, time budget {tr["dit"]["seconds"]:.0f} s')
         info = train_dit(models, tok, cfg, lat['video'], lat['audio'], clips.captions, idx,
                          val_idx, tr['dit'], w, log)
         save_module(w, 'dit', models['dit'])

@@ -323,6 +323,6 @@ class WanVAE(nn.Module):
         m, s = self._stats()
         return (mu - m) / s
 
-    def decode(self, z, chunked=True):
+    def decode(self, z, chunked=False):
         m, s = self._stats()
         return self.decode_raw(z * s + m, chunked).clamp(-1.0, 1.0)
