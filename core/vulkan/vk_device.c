@@ -165,7 +165,7 @@ static void query_extensions(VkPhysicalDevice pd, duet_vk_caps *c) {
 }
 
 /* Does the NV extension offer the 16x16x16 f16 x f16 -> f32 subgroup shape? */
-static bool coopmat_nv_shape(VkInstance inst, VkPhysicalDevice pd) {
+bool duet_vk_coopmat_nv_shape(VkInstance inst, VkPhysicalDevice pd) {
     PFN_vkGetPhysicalDeviceCooperativeMatrixPropertiesNV get =
         (PFN_vkGetPhysicalDeviceCooperativeMatrixPropertiesNV)vkGetInstanceProcAddr(
             inst, "vkGetPhysicalDeviceCooperativeMatrixPropertiesNV");
@@ -184,6 +184,13 @@ static bool coopmat_nv_shape(VkInstance inst, VkPhysicalDevice pd) {
                  p[i].DType == VK_COMPONENT_TYPE_FLOAT32_NV && p[i].scope == VK_SCOPE_SUBGROUP_NV;
     duet_free(p);
     return ok;
+}
+
+bool duet_vk_coopmat_features_ok(const duet_vk_caps *c) {
+    return c->coopmat_nv && c->fp16_arith && c->storage16 && c->subgroup_size == 32 &&
+           c->subgroup_basic_compute &&
+           c->memory_model && /* GL_KHR_memory_scope_semantics needs it */
+           duet_vk_has_shader("matmul_coopmat_nv");
 }
 
 static void query_queue(VkPhysicalDevice pd, duet_vk_caps *c) {
@@ -319,11 +326,9 @@ static uint32_t choose_features(duet_vk_ctx *c, const char **exts) {
     uint32_t n = 0;
     c->use_16bit = c->caps.storage16 && !env_off("DUET_VK_16BIT");
     c->use_push = c->caps.push_descriptor && !env_off("DUET_VK_PUSH_DESCRIPTORS");
-    c->caps.coopmat_nv_f16_16 = c->caps.coopmat_nv && coopmat_nv_shape(c->instance, c->phys);
-    c->use_coopmat = c->caps.coopmat_nv_f16_16 && c->caps.fp16_arith && c->caps.storage16 &&
-                     c->caps.subgroup_size == 32 && c->caps.subgroup_basic_compute &&
-                     c->caps.memory_model && /* GL_KHR_memory_scope_semantics needs it */
-                     duet_vk_has_shader("matmul_coopmat_nv") && !env_off("DUET_VK_COOPMAT");
+    c->caps.coopmat_nv_f16_16 = c->caps.coopmat_nv && duet_vk_coopmat_nv_shape(c->instance, c->phys);
+    c->use_coopmat = c->caps.coopmat_nv_f16_16 && duet_vk_coopmat_features_ok(&c->caps) &&
+                     !env_off("DUET_VK_COOPMAT");
     if (c->use_push) exts[n++] = VK_KHR_PUSH_DESCRIPTOR_EXTENSION_NAME;
     if (c->use_coopmat) exts[n++] = "VK_NV_cooperative_matrix";
     if (c->caps.memory_budget) exts[n++] = VK_EXT_MEMORY_BUDGET_EXTENSION_NAME;

@@ -35,27 +35,9 @@ static void fill(duet_vk_device_info *o, int index, const duet_vk_caps *c) {
     o->usable = c->props.apiVersion >= VK_API_VERSION_1_2 && c->compute_family >= 0;
 }
 
-/* The NV shape query needs the instance; mirrors the checks of duet_vk_device_open. */
+/* Whether duet's coopmat matmul would run: the same checks duet_vk_device_open makes. */
 static bool coopmat_usable(VkInstance inst, VkPhysicalDevice pd, const duet_vk_caps *c) {
-    if (!c->coopmat_nv || !c->fp16_arith || !c->storage16 || c->subgroup_size != 32 ||
-        !c->subgroup_basic_compute || !c->memory_model || !duet_vk_has_shader("matmul_coopmat_nv"))
-        return false;
-    PFN_vkGetPhysicalDeviceCooperativeMatrixPropertiesNV get =
-        (PFN_vkGetPhysicalDeviceCooperativeMatrixPropertiesNV)vkGetInstanceProcAddr(
-            inst, "vkGetPhysicalDeviceCooperativeMatrixPropertiesNV");
-    uint32_t n = 0;
-    if (!get || get(pd, &n, NULL) != VK_SUCCESS || n == 0) return false;
-    VkCooperativeMatrixPropertiesNV *p = duet_calloc(n, sizeof *p);
-    bool ok = false;
-    for (uint32_t i = 0; p && i < n; i++)
-        p[i].sType = VK_STRUCTURE_TYPE_COOPERATIVE_MATRIX_PROPERTIES_NV;
-    if (p && get(pd, &n, p) == VK_SUCCESS)
-        for (uint32_t i = 0; i < n && !ok; i++)
-            ok = p[i].MSize == 16 && p[i].NSize == 16 && p[i].KSize == 16 &&
-                 p[i].AType == VK_COMPONENT_TYPE_FLOAT16_NV &&
-                 p[i].CType == VK_COMPONENT_TYPE_FLOAT32_NV && p[i].scope == VK_SCOPE_SUBGROUP_NV;
-    duet_free(p);
-    return ok;
+    return duet_vk_coopmat_features_ok(c) && duet_vk_coopmat_nv_shape(inst, pd);
 }
 
 duet_status duet_vk_list_devices(duet_vk_device_info *out, int max, int *n) {

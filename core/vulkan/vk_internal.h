@@ -43,6 +43,10 @@ void duet_vk_query_caps(VkPhysicalDevice pd, duet_vk_caps *caps);
 /* VkResult -> duet_status, logging `what` and the result: the one translation point. */
 duet_status duet_vk_result(VkResult r, const char *what);
 const char *duet_vk_type_name(VkPhysicalDeviceType t);
+/* Does VK_NV_cooperative_matrix offer the 16x16x16 f16 x f16 -> f32 subgroup shape? */
+bool duet_vk_coopmat_nv_shape(VkInstance inst, VkPhysicalDevice pd);
+/* Features (besides the shape) that duet's coopmat matmul needs, and its shader built. */
+bool duet_vk_coopmat_features_ok(const duet_vk_caps *c);
 
 /* ---- memory (vk_memory.c) ---- */
 
