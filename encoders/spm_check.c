@@ -245,7 +245,8 @@ static duet_status check_charsmap(check_ctx *c, const pb_field *f, const char *w
     if ((size_t)trie_nbytes > f->len - 4 || trie_nbytes < 4)
         return fail(c, f->at, "%s: precompiled_charsmap: trie size %" PRIu32 " does not fit its "
                     "%zu bytes", what, trie_nbytes, f->len);
-    trie_walk w = {.c = c, .what = what, .at = f->at, .units = f->data + 4, .n_units = trie_nbytes / 4};
+    trie_walk w = {.c = c, .what = what, .at = f->at, .units = f->data + 4,
+                   .n_units = trie_nbytes / 4};
     const uint8_t *norm = f->data + 4 + trie_nbytes;
     for (size_t i = f->len - 4 - trie_nbytes; i > 0; i--)
         if (norm[i - 1] == 0) {

@@ -32,7 +32,8 @@ extern "C" duet_status duet_spm_load(const void *data, size_t nbytes, duet_spm *
         const sentencepiece::util::Status st = m->sp.LoadFromSerializedProto(
             std::string_view(static_cast<const char *>(data), nbytes));
         if (!st.ok()) {
-            set_err(err, err_cap, "SentencePiece could not load the model: ", st.ToString().c_str());
+            set_err(err, err_cap, "SentencePiece could not load the model: ",
+                    st.ToString().c_str());
             delete m;
             return DUET_ERR_FORMAT;
         }
@@ -65,7 +66,8 @@ extern "C" duet_status duet_spm_encode(const duet_spm *m, const char *text, size
         std::vector<int> v;
         const sentencepiece::util::Status st = m->sp.Encode(std::string_view(text, text_len), &v);
         if (!st.ok()) {
-            set_err(err, err_cap, "SentencePiece could not encode the text: ", st.ToString().c_str());
+            set_err(err, err_cap, "SentencePiece could not encode the text: ",
+                    st.ToString().c_str());
             return DUET_ERR_BACKEND;
         }
         for (size_t i = 0; i < v.size() && i < max_ids; i++) ids[i] = static_cast<int32_t>(v[i]);

@@ -3,7 +3,8 @@
 
 Regenerate (from the repository root; deterministic, CPU only, about a second):
 
-    python3 tools/golden/tokenizer.py tests/golden/tokenizer
+    python3 tools/golden/tokenizer.py tests/golden/tokenizer \
+        --fuzz-seeds tests/fuzz/corpus/tokenizer
 
 Trains a small SentencePiece unigram model on a fixed list of TalkingShapes-style captions with
 the settings duet-tiny's tokenizer uses (tools/duet_tiny/text.py on branch `model`) and the
@@ -12,6 +13,10 @@ nmt_nfkc normalization (compiled into the model's precompiled charsmap), and Ovi
 <S>, <E>, <AUDCAP>, <ENDAUDCAP> as user-defined pieces so that each is one token.
 Then it encodes a list of test strings with the python `sentencepiece` package and stores
 the expected ids.
+
+With --fuzz-seeds DIR it also writes the seed corpus of tests/fuzz/fuzz_tokenizer.c: two
+small models (a hand-written normalization rule table compiled into a small charsmap trie, with
+multi-character keys; and identity normalization), and a few prompt texts.
 
 Writes into the output folder:
     tokenizer.model   the SentencePiece model (a serialized ModelProto)
@@ -32,6 +37,7 @@ import argparse
 import io
 import json
 import os
+import tempfile
 
 import regex
 import sentencepiece as spm
@@ -130,10 +136,54 @@ def encode(sp, raw):
     return sp.encode(raw)
 
 
+# Normalization rules for the small fuzz-seed model: source code points -> target code points.
+SEED_RULES = [('FF21', '41'), ('FF22', '42'), ('FF41', '61'), ('FB01', '66 69'), ('2460', '31'),
+              ('3000', '20'), ('9', '20'), ('65 301', 'E9'), ('41 301', 'C9'), ('2026', '2E 2E 2E'),
+              ('200B', '')]
+
+
+def train_small(captions, norm):
+    """A 60-piece model without byte fallback (a small file for the fuzzer)."""
+    out = io.BytesIO()
+    spm.SentencePieceTrainer.train(
+        sentence_iterator=iter(captions), model_writer=out, model_type='unigram',
+        vocab_size=60, character_coverage=1.0, pad_id=PAD_ID, eos_id=EOS_ID, unk_id=UNK_ID,
+        bos_id=-1, user_defined_symbols=TAGS, hard_vocab_limit=False, num_threads=1,
+        shuffle_input_sentence=False, minloglevel=2, **norm)
+    return out.getvalue()
+
+
+def write_fuzz_seeds(seed_dir):
+    os.makedirs(seed_dir, exist_ok=True)
+    captions = corpus()[:30]
+    seed_dir = os.path.abspath(seed_dir)
+    cwd = os.getcwd()
+    with tempfile.TemporaryDirectory() as tmp:
+        os.chdir(tmp)  # the model records the rule file's path: keep it relative, reproducible
+        try:
+            with open('rules.tsv', 'w') as f:
+                f.writelines(f'{src}\t{dst}\n' for src, dst in SEED_RULES)
+            for name, norm in (('rules', dict(normalization_rule_tsv='rules.tsv')),
+                               ('identity', dict(normalization_rule_name='identity'))):
+                with open(os.path.join(seed_dir, f'{name}.model'), 'wb') as f:
+                    f.write(train_small(captions, norm))
+        finally:
+            os.chdir(cwd)
+    texts = {'caption.txt': captions[0],
+             'unicode.txt': '\uff21 caf\u00e9 \u2460 \U0001f600 \u3000x',
+             'spaces.txt': '  a\t\tb \u00a0\u2003 c  ', 'invalid.txt': b'a\x80\xc3 \xff'}
+    for name, t in texts.items():
+        with open(os.path.join(seed_dir, name), 'wb') as f:
+            f.write(t if isinstance(t, bytes) else t.encode('utf-8'))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('out_dir')
+    ap.add_argument('--fuzz-seeds', metavar='DIR', help='also write fuzz seeds into DIR')
     args = ap.parse_args()
+    if args.fuzz_seeds:
+        write_fuzz_seeds(args.fuzz_seeds)
     os.makedirs(args.out_dir, exist_ok=True)
     dst = os.path.join(args.out_dir, 'tokenizer.model')
     with open(dst, 'wb') as f:
