@@ -11,6 +11,7 @@ static void usage(FILE *f) {
             "commands:\n"
             "  info               version, backends and every Vulkan device with its features\n"
             "  bench ops          time each op per backend (GFLOP/s, GB/s, ratio to OpenBLAS)\n"
+            "  dit                one evaluation of the joint audio-video DiT (probe, golden tests)\n"
             "  help               this text\n"
             "\n"
             "Run 'duet <command> --help' for a command's options.\n");
@@ -32,6 +33,7 @@ int main(int argc, char **argv) {
     }
     if (!strcmp(cmd, "info")) return duet_cmd_info(argc - 1, argv + 1);
     if (!strcmp(cmd, "bench")) return duet_cmd_bench(argc - 1, argv + 1);
+    if (!strcmp(cmd, "dit")) return duet_cmd_dit(argc - 1, argv + 1);
     fprintf(stderr, "duet: unknown command '%s'\n", cmd);
     usage(stderr);
     return 2;
