@@ -12,6 +12,7 @@ static void usage(FILE *f) {
             "  info               version, backends and every Vulkan device with its features\n"
             "  bench ops          time each op per backend (GFLOP/s, GB/s, ratio to OpenBLAS)\n"
             "  dit                one evaluation of the joint audio-video DiT (probe, golden tests)\n"
+            "  render JOB.json    render a shot script to an MP4 (docs/job-script.md)\n"
             "  help               this text\n"
             "\n"
             "Run 'duet <command> --help' for a command's options.\n");
@@ -34,6 +35,7 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "info")) return duet_cmd_info(argc - 1, argv + 1);
     if (!strcmp(cmd, "bench")) return duet_cmd_bench(argc - 1, argv + 1);
     if (!strcmp(cmd, "dit")) return duet_cmd_dit(argc - 1, argv + 1);
+    if (!strcmp(cmd, "render")) return duet_cmd_render(argc - 1, argv + 1);
     fprintf(stderr, "duet: unknown command '%s'\n", cmd);
     usage(stderr);
     return 2;

@@ -1,0 +1,239 @@
+/* duet render — the main job: a shot script (cli/job.h, docs/job-script.md) rendered to an
+ * MP4 with duet-tiny. Mirrors tools/duet_tiny/sample.py: tokenizer -> text encoder -> DiT
+ * sampling with CFG (diffusion/generate.h) -> video VAE decode -> audio VAE decode ->
+ * vocoder -> shot assembly (mux/assemble.h) -> loudness -> MP4 (mux/mp4_writer.h).
+ *
+ * State: the stages up to and including the DiT load and prompt tokenization run; the text
+ * encoder, video VAE and audio VAE/vocoder have not landed in this build, so a render stops
+ * at the text-encoder stage with DUET_ERR_UNSUPPORTED ("not built yet") and writes nothing.
+ * No output is ever faked. The output is only ever written to OUT.tmp and renamed, and a
+ * SIGINT/SIGTERM removes the temporary file and exits non-zero. */
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "cli/job.h"
+#include "core/alloc.h"
+#include "core/backend.h"
+#include "core/log.h"
+#include "core/safetensors.h"
+#include "diffusion/dit.h"
+#include "diffusion/dit_config.h"
+#include "encoders/tokenizer.h"
+
+#define MAX_PROMPT_IDS 512 /* duet-tiny's text length (sample.py truncates there too) */
+
+typedef struct {
+    const char *job, *output, *frames_dir, *wav;
+    duet_backend_params backend;
+    long long seed;  /* -1: the script's */
+    int steps;       /* 0: the script's */
+    bool quiet, json;
+} render_args;
+
+/* The loaded model: config, weights, tokenizer (duet_model-like; loaded once per job). */
+typedef struct {
+    char dir[4096];
+    duet_dit_config cfg;
+    duet_safetensors *st;
+    duet_tokenizer *tok;
+    duet_dit *dit;
+} render_model;
+
+/* Path of the temporary output, removed by the signal handler. */
+static char g_tmp_path[4200];
+static volatile sig_atomic_t g_tmp_live;
+
+static void on_signal(int sig) {
+    if (g_tmp_live) unlink(g_tmp_path);
+    _exit(128 + sig);
+}
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: duet render JOB.json [-o OUT.mp4] [--backend cpu|vulkan|auto] [--device N]\n"
+            "                  [--seed S] [--steps N] [--frames DIR] [--wav OUT.wav] [--quiet]\n"
+            "                  [--progress=json]\n"
+            "\n"
+            "Renders a shot script (docs/job-script.md) to an MP4. The model named in the\n"
+            "script is looked up as $DUET_MODELS/<name>, else models/<name>; a path is used\n"
+            "as given. It must hold model.safetensors, config.json and tokenizer.model.\n");
+}
+
+static bool parse_num(const char *s, long long lo, long long hi, long long *out) {
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi) return false;
+    *out = v;
+    return true;
+}
+
+/* Returns -1 to go on, else the exit code. */
+static int parse_args(int argc, char **argv, render_args *a) {
+    memset(a, 0, sizeof *a);
+    a->seed = -1;
+    a->backend = duet_backend_default_params();
+    a->backend.kind = DUET_BACKEND_AUTO;
+    for (int i = 1; i < argc; i++) {
+        const char *o = argv[i];
+        long long n = 0;
+        if (!strcmp(o, "--help") || !strcmp(o, "-h")) {
+            usage(stdout);
+            return 0;
+        }
+        if (!strcmp(o, "--quiet")) { a->quiet = true; continue; }
+        if (!strcmp(o, "--progress=json")) { a->json = true; continue; }
+        if (o[0] != '-') {
+            if (a->job) { fprintf(stderr, "duet render: more than one job script\n"); return 2; }
+            a->job = o;
+            continue;
+        }
+        if (i + 1 >= argc) { fprintf(stderr, "duet render: %s needs a value\n", o); return 2; }
+        const char *v = argv[++i];
+        bool ok = true;
+        if (!strcmp(o, "-o")) a->output = v;
+        else if (!strcmp(o, "--frames")) a->frames_dir = v;
+        else if (!strcmp(o, "--wav")) a->wav = v;
+        else if (!strcmp(o, "--backend")) ok = duet_backend_kind_parse(v, &a->backend.kind) == DUET_OK;
+        else if (!strcmp(o, "--device")) { ok = parse_num(v, 0, 1024, &n); a->backend.device_index = (int)n; }
+        else if (!strcmp(o, "--seed")) ok = parse_num(v, 0, INT64_MAX, &a->seed);
+        else if (!strcmp(o, "--steps")) { ok = parse_num(v, 1, 1000, &n); a->steps = (int)n; }
+        else { fprintf(stderr, "duet render: unknown option '%s'\n", o); usage(stderr); return 2; }
+        if (!ok) { fprintf(stderr, "duet render: bad value for %s: '%s'\n", o, v); return 2; }
+    }
+    if (!a->job) { fprintf(stderr, "duet render: no job script given\n"); usage(stderr); return 2; }
+    return -1;
+}
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static void progress(const render_args *a, int shot, const char *stage, const char *state) {
+    if (a->json) {
+        printf("{\"shot\":%d,\"stage\":\"%s\",\"state\":\"%s\"}\n", shot, stage, state);
+        fflush(stdout);
+    } else if (!a->quiet && isatty(STDERR_FILENO)) {
+        fprintf(stderr, "\r[shot %d] %-14s %s\033[K", shot, stage, state);
+        if (strcmp(state, "start")) fputc('\n', stderr);
+    }
+}
+
+static bool file_exists(const char *dir, const char *name, char *path, size_t n) {
+    snprintf(path, n, "%s/%s", dir, name);
+    struct stat sb;
+    if (stat(path, &sb) || !S_ISREG(sb.st_mode)) {
+        fprintf(stderr, "duet render: model file missing: %s\n", path);
+        return false;
+    }
+    return true;
+}
+
+static bool resolve_model(const duet_job *job, render_model *m) {
+    const char *env = getenv("DUET_MODELS");
+    if (job->model_is_path) snprintf(m->dir, sizeof m->dir, "%s", job->model);
+    else snprintf(m->dir, sizeof m->dir, "%s/%s", env && *env ? env : "models", job->model);
+    struct stat sb;
+    if (stat(m->dir, &sb) || !S_ISDIR(sb.st_mode)) {
+        fprintf(stderr,
+                "duet render: model '%s' not found (looked for the folder %s; set DUET_MODELS "
+                "or export one with tools/duet_tiny/export.py)\n", job->model, m->dir);
+        return false;
+    }
+    return true;
+}
+
+static bool load_model(const render_args *a, const duet_job *job, duet_backend *be,
+                       render_model *m) {
+    char p[4200];
+    if (!resolve_model(job, m)) return false;
+    bool ok = file_exists(m->dir, "config.json", p, sizeof p) &&
+              duet_dit_config_load(p, &m->cfg) == DUET_OK &&
+              file_exists(m->dir, "tokenizer.model", p, sizeof p) &&
+              duet_tokenizer_load(p, &m->tok) == DUET_OK &&
+              file_exists(m->dir, "model.safetensors", p, sizeof p) &&
+              duet_safetensors_open(p, &m->st) == DUET_OK;
+    if (!ok) return false;
+    progress(a, 0, "load", "start");
+    duet_dit_load_params lp = duet_dit_default_load_params();
+    ok = duet_dit_load(&m->cfg, m->st, be, &lp, &m->dit) == DUET_OK;
+    progress(a, 0, "load", ok ? "done" : "failed");
+    return ok;
+}
+
+static void free_model(render_model *m) {
+    duet_dit_free(&m->dit);
+    duet_tokenizer_free(&m->tok);
+    duet_safetensors_close(&m->st);
+}
+
+static bool tokenize(const render_model *m, const char *text, int32_t *ids, size_t *n) {
+    bool trunc = false;
+    if (duet_tokenizer_encode(m->tok, text, NULL, ids, MAX_PROMPT_IDS, n, &trunc) != DUET_OK)
+        return false;
+    if (trunc) duet_log(DUET_LOG_WARN, "prompt truncated to %d tokens", MAX_PROMPT_IDS);
+    return true;
+}
+
+/* One shot. Stages that have not landed fail with DUET_ERR_UNSUPPORTED. */
+static duet_status render_shot(const render_args *a, const render_model *m, const duet_job *job,
+                               int i) {
+    const duet_job_shot *s = &job->shots[i];
+    int32_t *ids = duet_malloc(sizeof *ids * MAX_PROMPT_IDS);
+    if (!ids) return DUET_ERR_OUT_OF_MEMORY;
+    size_t n = 0;
+    progress(a, i, "tokenize", "start");
+    bool ok = tokenize(m, s->prompt, ids, &n);
+    if (ok && s->negative_video) ok = tokenize(m, s->negative_video, ids, &n);
+    if (ok && s->negative_audio) ok = tokenize(m, s->negative_audio, ids, &n);
+    duet_free(ids);
+    progress(a, i, "tokenize", ok ? "done" : "failed");
+    if (!ok) return DUET_ERR_FORMAT;
+    progress(a, i, "text_encoder", "start");
+    fprintf(stderr, "duet render: shot %d: text encoder: not built yet (encoders/text_encoder.h "
+                    "has not landed); nothing written\n", i);
+    progress(a, i, "text_encoder", "failed");
+    return DUET_ERR_UNSUPPORTED;
+}
+
+int duet_cmd_render(int argc, char **argv) {
+    render_args a;
+    int rc = parse_args(argc, argv, &a);
+    if (rc >= 0) return rc;
+    duet_job *job = NULL;
+    if (duet_job_load(a.job, NULL, &job) != DUET_OK) {
+        fprintf(stderr, "duet render: cannot use job script %s (see the messages above)\n", a.job);
+        return 1;
+    }
+    const char *out = a.output ? a.output : job->output_path;
+    snprintf(g_tmp_path, sizeof g_tmp_path, "%s.tmp", out);
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    render_model m = {0};
+    duet_backend *be = NULL;
+    double t0 = now_s();
+    bool ok = duet_backend_new(&a.backend, &be) == DUET_OK && load_model(&a, job, be, &m);
+    duet_status st = ok ? DUET_OK : DUET_ERR_IO;
+    for (int i = 0; ok && i < job->n_shots; i++) {
+        st = render_shot(&a, &m, job, i);
+        ok = st == DUET_OK;
+    }
+    if (g_tmp_live) unlink(g_tmp_path);
+    g_tmp_live = 0;
+    if (!ok) fprintf(stderr, "duet render: failed (%s) after %.1f s\n", duet_status_str(st),
+                     now_s() - t0);
+    free_model(&m);
+    duet_backend_free(&be);
+    duet_job_free(&job);
+    return ok ? 0 : 1;
+}
