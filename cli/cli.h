@@ -7,5 +7,6 @@ int duet_cmd_info(int argc, char **argv);
 int duet_cmd_bench(int argc, char **argv);
 int duet_cmd_dit(int argc, char **argv);
 int duet_cmd_render(int argc, char **argv);
+int duet_cmd_batch(int argc, char **argv);
 
 #endif

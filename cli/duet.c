@@ -13,6 +13,7 @@ static void usage(FILE *f) {
             "  bench ops          time each op per backend (GFLOP/s, GB/s, ratio to OpenBLAS)\n"
             "  dit                one evaluation of the joint audio-video DiT (probe, golden tests)\n"
             "  render JOB.json    render a shot script to an MP4 (docs/job-script.md)\n"
+            "  batch JOBS|DIR     render many job scripts (--resume, --shard i/N)\n"
             "  help               this text\n"
             "\n"
             "Run 'duet <command> --help' for a command's options.\n");
@@ -36,6 +37,7 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "bench")) return duet_cmd_bench(argc - 1, argv + 1);
     if (!strcmp(cmd, "dit")) return duet_cmd_dit(argc - 1, argv + 1);
     if (!strcmp(cmd, "render")) return duet_cmd_render(argc - 1, argv + 1);
+    if (!strcmp(cmd, "batch")) return duet_cmd_batch(argc - 1, argv + 1);
     fprintf(stderr, "duet: unknown command '%s'\n", cmd);
     usage(stderr);
     return 2;
