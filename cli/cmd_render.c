@@ -47,6 +47,15 @@ typedef struct {
     duet_dit *dit;
 } render_model;
 
+/* Per-shot record for the summary: seed, steps and seconds per stage (-1: not reached). */
+enum { ST_TOKENIZE, ST_TEXT, ST_COUNT };
+static const char *const stage_names[ST_COUNT] = {"tokenize", "text_encoder"};
+typedef struct {
+    uint64_t seed;
+    int steps;
+    double t[ST_COUNT];
+} shot_record;
+
 /* Path of the temporary output, removed by the signal handler. */
 static char g_tmp_path[4200];
 static volatile sig_atomic_t g_tmp_live;
@@ -187,8 +196,9 @@ static bool tokenize(const render_model *m, const char *text, int32_t *ids, size
 
 /* One shot. Stages that have not landed fail with DUET_ERR_UNSUPPORTED. */
 static duet_status render_shot(const render_args *a, const render_model *m, const duet_job *job,
-                               int i) {
+                               int i, shot_record *rec) {
     const duet_job_shot *s = &job->shots[i];
+    double t0 = now_s();
     int32_t *ids = duet_malloc(sizeof *ids * MAX_PROMPT_IDS);
     if (!ids) return DUET_ERR_OUT_OF_MEMORY;
     size_t n = 0;
@@ -198,12 +208,47 @@ static duet_status render_shot(const render_args *a, const render_model *m, cons
     if (ok && s->negative_audio) ok = tokenize(m, s->negative_audio, ids, &n);
     duet_free(ids);
     progress(a, i, "tokenize", ok ? "done" : "failed");
+    rec->t[ST_TOKENIZE] = now_s() - t0;
     if (!ok) return DUET_ERR_FORMAT;
+    rec->t[ST_TEXT] = 0;
     progress(a, i, "text_encoder", "start");
     fprintf(stderr, "duet render: shot %d: text encoder: not built yet (encoders/text_encoder.h "
                     "has not landed); nothing written\n", i);
     progress(a, i, "text_encoder", "failed");
     return DUET_ERR_UNSUPPORTED;
+}
+
+/* --seed S: the job seed, shot seeds that were not given follow it (job seed + index);
+ * --steps N: every shot. */
+static void apply_overrides(const render_args *a, duet_job *job, shot_record *rec) {
+    if (a->seed >= 0) job->seed = (uint64_t)a->seed;
+    if (a->steps > 0) job->steps = a->steps;
+    for (int i = 0; i < job->n_shots; i++) {
+        duet_job_shot *s = &job->shots[i];
+        if (a->seed >= 0 && !s->seed_given) s->seed = job->seed + (uint64_t)i;
+        rec[i].seed = s->seed;
+        rec[i].steps = job->steps;
+        for (int k = 0; k < ST_COUNT; k++) rec[i].t[k] = -1;
+    }
+}
+
+static void summary(const render_args *a, const shot_record *rec, int n, double t_load) {
+    if (a->quiet && !a->json) return;
+    FILE *f = a->json ? stdout : stderr;
+    fprintf(f, a->json ? "{\"summary\":{\"load_s\":%.3f,\"shots\":[" : "summary: model load %.2f s\n",
+            t_load);
+    for (int i = 0; i < n; i++) {
+        if (a->json) fprintf(f, "%s{\"seed\":%" PRIu64 ",\"steps\":%d", i ? "," : "", rec[i].seed,
+                             rec[i].steps);
+        else fprintf(f, "  shot %d: seed %" PRIu64 ", %d steps", i, rec[i].seed, rec[i].steps);
+        for (int k = 0; k < ST_COUNT; k++) {
+            if (rec[i].t[k] < 0) continue;
+            fprintf(f, a->json ? ",\"%s_s\":%.3f" : ", %s %.2f s", stage_names[k], rec[i].t[k]);
+        }
+        fputs(a->json ? "}" : "\n", f);
+    }
+    if (a->json) fputs("]}}\n", f);
+    fflush(f);
 }
 
 int duet_cmd_render(int argc, char **argv) {
@@ -215,6 +260,12 @@ int duet_cmd_render(int argc, char **argv) {
         fprintf(stderr, "duet render: cannot use job script %s (see the messages above)\n", a.job);
         return 1;
     }
+    shot_record *rec = duet_malloc(sizeof *rec * (size_t)job->n_shots);
+    if (!rec) {
+        duet_job_free(&job);
+        return 1;
+    }
+    apply_overrides(&a, job, rec);
     const char *out = a.output ? a.output : job->output_path;
     snprintf(g_tmp_path, sizeof g_tmp_path, "%s.tmp", out);
     signal(SIGINT, on_signal);
@@ -223,11 +274,14 @@ int duet_cmd_render(int argc, char **argv) {
     duet_backend *be = NULL;
     double t0 = now_s();
     bool ok = duet_backend_new(&a.backend, &be) == DUET_OK && load_model(&a, job, be, &m);
+    double t_load = now_s() - t0;
     duet_status st = ok ? DUET_OK : DUET_ERR_IO;
     for (int i = 0; ok && i < job->n_shots; i++) {
-        st = render_shot(&a, &m, job, i);
+        st = render_shot(&a, &m, job, i, &rec[i]);
         ok = st == DUET_OK;
     }
+    if (m.dit) summary(&a, rec, job->n_shots, t_load);
+    duet_free(rec);
     if (g_tmp_live) unlink(g_tmp_path);
     g_tmp_live = 0;
     if (!ok) fprintf(stderr, "duet render: failed (%s) after %.1f s\n", duet_status_str(st),
