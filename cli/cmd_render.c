@@ -27,6 +27,8 @@
 #include "diffusion/dit.h"
 #include "diffusion/dit_config.h"
 #include "encoders/tokenizer.h"
+#include "video/png_io.h"
+#include "audio/wav_io.h"
 
 #define MAX_PROMPT_IDS 512 /* duet-tiny's text length (sample.py truncates there too) */
 
@@ -194,6 +196,33 @@ static bool tokenize(const render_model *m, const char *text, int32_t *ids, size
     return true;
 }
 
+/* Every reference file decodes (a corrupt PNG or WAV is reported before the model loads). */
+static bool check_references(const duet_job *job) {
+    bool ok = true;
+    for (int i = 0; i < job->n_shots; i++) {
+        const duet_job_shot *s = &job->shots[i];
+        if (s->image_path) {
+            uint8_t *rgb = NULL;
+            int w, h;
+            if (duet_png_read(s->image_path, NULL, &rgb, &w, &h) != DUET_OK) {
+                fprintf(stderr, "duet render: shot %d: cannot use image %s\n", i, s->image_path);
+                ok = false;
+            }
+            duet_free(rgb);
+        }
+        if (s->audio_path) {
+            float *pcm = NULL;
+            int64_t n;
+            if (duet_wav_read(s->audio_path, NULL, &pcm, &n, NULL) != DUET_OK) {
+                fprintf(stderr, "duet render: shot %d: cannot use audio %s\n", i, s->audio_path);
+                ok = false;
+            }
+            duet_free(pcm);
+        }
+    }
+    return ok;
+}
+
 /* One shot. Stages that have not landed fail with DUET_ERR_UNSUPPORTED. */
 static duet_status render_shot(const render_args *a, const render_model *m, const duet_job *job,
                                int i, shot_record *rec) {
@@ -273,7 +302,8 @@ int duet_cmd_render(int argc, char **argv) {
     render_model m = {0};
     duet_backend *be = NULL;
     double t0 = now_s();
-    bool ok = duet_backend_new(&a.backend, &be) == DUET_OK && load_model(&a, job, be, &m);
+    bool ok = check_references(job) && duet_backend_new(&a.backend, &be) == DUET_OK &&
+              load_model(&a, job, be, &m);
     double t_load = now_s() - t0;
     duet_status st = ok ? DUET_OK : DUET_ERR_IO;
     for (int i = 0; ok && i < job->n_shots; i++) {

@@ -39,6 +39,17 @@ cat >"$T/no_ref.json" <<'J'
 J
 expect missing_reference "missing_face.png" -- "$DUET" render "$T/no_ref.json" --backend cpu
 
+# Right magic bytes (the script check passes), broken content (decoding fails).
+printf '\211PNG\r\n\032\nbroken' >"$T/corrupt.png"
+printf 'RIFF\044\000\000\000WAVEjunk' >"$T/corrupt.wav"
+cat >"$T/corrupt_ref.json" <<'J'
+{"model": "duet-tiny", "output": "corrupt_ref.mp4",
+ "shots": [{"prompt": "a red round head", "image": "corrupt.png", "duration_s": 1},
+           {"prompt": "a red round head", "audio": "corrupt.wav", "duration_s": 1}]}
+J
+expect corrupt_references "cannot use audio" -- "$DUET" render "$T/corrupt_ref.json" --backend cpu
+grep -q "cannot use image" "$T/out.txt" || { echo "FAIL corrupt png not reported"; fails=$((fails + 1)); }
+
 # A model folder lacking its weights.
 mkdir -p "$T/models/duet-tiny"
 echo '{}' >"$T/models/duet-tiny/config.json"
