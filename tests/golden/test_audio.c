@@ -426,7 +426,10 @@ static void expect_config_error(const char *json, const char *from, const char *
     const char *at = strstr(json, from);
     T_CHECK(at != NULL && strlen(json) + strlen(to) < sizeof text);
     if (!at || strlen(json) + strlen(to) >= sizeof text) return;
-    snprintf(text, sizeof text, "%.*s%s%s", (int)(at - json), json, to, at + strlen(from));
+    const size_t head = (size_t)(at - json), nt = strlen(to), tail = strlen(at + strlen(from));
+    memcpy(text, json, head);
+    memcpy(text + head, to, nt);
+    memcpy(text + head + nt, at + strlen(from), tail + 1);
     duet_audio_config cfg;
     capture_begin();
     duet_status s = duet_audio_config_parse(text, strlen(text), "bad.json", &cfg);
