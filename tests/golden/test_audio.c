@@ -12,9 +12,10 @@
  * tensors, bad statistics) and configs refused with errors naming the culprit, bad call
  * shapes, and every host allocation of loading and planning made to fail in turn.
  * Tolerances (normalized mean squared error): MEL_NMSE for the host mel (double arithmetic),
- * CPU_NMSE for f32 arithmetic on the CPU, GPU_NMSE on Vulkan; what semantic slips cost is in
- * tools/golden/audio.py's report (mp_normalize's eps inside the root: ~1e-8 on the latent;
- * no clamp: ~1e-2). */
+ * CPU_NMSE for f32 arithmetic on the CPU, GPU_NMSE on Vulkan; measured: mel 1e-14, CPU
+ * <= 3.3e-13, lavapipe <= 6.2e-13 (bf16 kernels <= 4e-5). What semantic slips cost is in
+ * tools/golden/audio.py's report: mp_normalize's eps inside the root 1.2e-8 on the latent,
+ * a symmetric Hann window 4e-7 on the mel, no clamp 2e-2 to 3e-1, snake scale misread 3e-2. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
