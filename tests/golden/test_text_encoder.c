@@ -7,7 +7,9 @@
  * in float64 by tools/duet_tiny/text.py). On every backend under test, one session encodes
  * prompt 0, prompt 1, prompt 0 again (the bucket table is rebuilt for each length and nothing
  * carries over), each into a [dim, 150] output (padding rows must be exactly zero) and, for
- * prompt 1, into a trimmed [dim, 9] output. Also: weights forced to f32 (same values, same
+ * prompt 1, into a trimmed [dim, 9] output. The same on tests/golden/text_encoder_umt5.safetensors
+ * (those weights all rounded to bf16, saved as a .pth and converted by tools/convert_umt5.py,
+ * as umT5-XXL reaches duet) against out_allbf16. Also: weights forced to f32 (same values, same
  * tolerance) and to bf16 (against the reference recomputed with the same rounding); the
  * bucket function against PyTorch's for every relative position in [-300, 300]; bad weights,
  * configs and inputs refused with an error that names the culprit; every host allocation of
@@ -31,6 +33,8 @@
 #define N_SEQ 2
 
 static const char *const golden_path = DUET_TEST_DATA_DIR "/golden/text_encoder.safetensors";
+/* the same weights rounded to bf16, saved as a .pth and converted by tools/convert_umt5.py */
+static const char *const umt5_path = DUET_TEST_DATA_DIR "/golden/text_encoder_umt5.safetensors";
 
 typedef struct {
     const duet_safetensors *st;
@@ -38,7 +42,7 @@ typedef struct {
     int32_t *ids;          /* [N_SEQ, max_len] */
     int64_t max_len;
     int32_t len[N_SEQ];
-    float *out, *out_bf16; /* [N_SEQ, text_len, dim] */
+    float *out, *out_bf16, *out_allbf16; /* [N_SEQ, text_len, dim] */
 } golden;
 
 /* ---------------------------------------------------------------- log capture */
@@ -107,7 +111,8 @@ static bool read_golden(const duet_safetensors *st, golden *g) {
     g->ids = read_host(st, "ids", DUET_I32, (size_t)(N_SEQ * g->max_len));
     g->out = read_host(st, "out", DUET_F32, n_out);
     g->out_bf16 = read_host(st, "out_bf16w", DUET_F32, n_out);
-    ok = len && g->ids && g->out && g->out_bf16;
+    g->out_allbf16 = read_host(st, "out_allbf16", DUET_F32, n_out);
+    ok = len && g->ids && g->out && g->out_bf16 && g->out_allbf16;
     for (int i = 0; ok && i < N_SEQ; i++) {
         g->len[i] = len[i];
         ok = len[i] >= 1 && len[i] <= g->max_len && len[i] <= g->cfg.text_len;
@@ -123,6 +128,7 @@ static void free_golden(golden *g) {
     free(g->ids);
     free(g->out);
     free(g->out_bf16);
+    free(g->out_allbf16);
 }
 
 static double nmse(const float *got, const float *want, size_t n) {
@@ -183,8 +189,9 @@ static void run_prompt(const golden *g, duet_text_encoder_session *s, duet_tenso
     free(got);
 }
 
-static void run_backend(const golden *g, duet_backend *be, duet_dtype dtype, const float *ref,
-                        bool all_cases, double tol) {
+static void run_backend(const golden *g, const duet_safetensors *st,
+                        const duet_text_encoder_config *cfg, duet_backend *be, duet_dtype dtype,
+                        const float *ref, bool all_cases, double tol) {
     duet_text_encoder_load_params lp = duet_text_encoder_default_load_params();
     lp.weight_dtype = dtype;
     duet_text_encoder *m = NULL;
@@ -192,13 +199,14 @@ static void run_backend(const golden *g, duet_backend *be, duet_dtype dtype, con
     duet_arena *a = duet_arena_new(0);
     const int64_t dim = g->cfg.dim, text_len = g->cfg.text_len;
     char label[96];
-    snprintf(label, sizeof label, "text encoder on %s, %s weights",
+    snprintf(label, sizeof label, "text encoder on %s, %s weights%s",
              duet_backend_get_kind(be) == DUET_BACKEND_CPU ? "cpu" : "vulkan",
-             dtype == DUET_DTYPE_COUNT ? "stored" : duet_dtype_name(dtype));
+             dtype == DUET_DTYPE_COUNT ? "stored" : duet_dtype_name(dtype),
+             st == g->st ? "" : " (converted .pth)");
     duet_tensor *out = a ? duet_tensor_new4(a, be, DUET_F32, dim, text_len, 1, 1) : NULL;
     duet_tensor *trim = a ? duet_tensor_new4(a, be, DUET_F32, dim, g->len[1], 1, 1) : NULL;
     bool ready = out && trim &&
-                 duet_text_encoder_load(&g->cfg, g->st, PREFIX, be, &lp, &m) == DUET_OK &&
+                 duet_text_encoder_load(cfg, st, PREFIX, be, &lp, &m) == DUET_OK &&
                  duet_text_encoder_session_new(m, text_len, &s) == DUET_OK;
     T_CHECK(ready);
     if (ready) {
@@ -404,6 +412,27 @@ static void check_alloc_failures(const golden *g, duet_backend *be) {
     duet_arena_free(&a);
 }
 
+/* The converter's output: its config metadata (sizes read off the shapes, Wan's constants)
+ * must describe the golden encoder, and every tensor must be bf16. */
+static bool open_converted(const golden *g, duet_safetensors **st,
+                           duet_text_encoder_config *cfg) {
+    T_CHECK_OK(duet_safetensors_open(umt5_path, st));
+    const char *json = *st ? duet_safetensors_metadata(*st, "config") : NULL;
+    bool ok = json && duet_text_encoder_config_parse(json, strlen(json), umt5_path, cfg) ==
+                          DUET_OK;
+    ok = ok && cfg->vocab_size == g->cfg.vocab_size && cfg->dim == g->cfg.dim &&
+         cfg->dim_attn == g->cfg.dim_attn && cfg->dim_ffn == g->cfg.dim_ffn &&
+         cfg->n_heads == g->cfg.n_heads && cfg->n_layers == g->cfg.n_layers &&
+         cfg->n_buckets == 32 && cfg->max_dist == 128 && cfg->text_len == 512 &&
+         cfg->eps == 1e-6f;
+    for (size_t i = 0; ok && i < duet_safetensors_count(*st); i++)
+        ok = duet_safetensors_get(*st, i)->dtype == DUET_BF16 &&
+             !strncmp(duet_safetensors_get(*st, i)->name, PREFIX, strlen(PREFIX));
+    if (!ok) fprintf(stderr, "FAIL: %s: config metadata, dtypes or names unexpected\n", umt5_path);
+    T_CHECK(ok);
+    return ok;
+}
+
 int main(void) {
     duet_backend *bes[2];
     int nb = duet_test_backends(bes, 2);
@@ -415,20 +444,26 @@ int main(void) {
         return duet_test_end(bes, nb);
     }
     golden g;
+    duet_safetensors *umt5 = NULL;
     if (read_golden(st, &g)) {
         check_configs(&g);
         check_buckets(&g);
         check_bad_weights(&g, bes[0]);
         check_bad_inputs(&g, bes[0]);
         check_alloc_failures(&g, bes[0]);
+        duet_text_encoder_config ucfg;
+        bool have_umt5 = open_converted(&g, &umt5, &ucfg);
         for (int b = 0; b < nb; b++) {
             double tol = duet_backend_get_kind(bes[b]) == DUET_BACKEND_CPU ? CPU_NMSE : GPU_NMSE;
-            run_backend(&g, bes[b], DUET_DTYPE_COUNT, g.out, true, tol);
-            run_backend(&g, bes[b], DUET_F32, g.out, false, tol);
-            run_backend(&g, bes[b], DUET_BF16, g.out_bf16, false, tol);
+            run_backend(&g, st, &g.cfg, bes[b], DUET_DTYPE_COUNT, g.out, true, tol);
+            run_backend(&g, st, &g.cfg, bes[b], DUET_F32, g.out, false, tol);
+            run_backend(&g, st, &g.cfg, bes[b], DUET_BF16, g.out_bf16, false, tol);
+            if (have_umt5)
+                run_backend(&g, umt5, &ucfg, bes[b], DUET_DTYPE_COUNT, g.out_allbf16, true, tol);
         }
     }
     free_golden(&g);
+    duet_safetensors_close(&umt5);
     duet_safetensors_close(&st);
     return duet_test_end(bes, nb);
 }

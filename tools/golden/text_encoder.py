@@ -3,7 +3,9 @@
 
 Regenerate (from the repository root; deterministic, CPU only, about a second):
 
-    python3 tools/golden/text_encoder.py tests/golden/text_encoder.safetensors
+    python3 tools/golden/text_encoder.py tests/golden
+
+Writes tests/golden/text_encoder.safetensors and tests/golden/text_encoder_umt5.safetensors.
 
 The model is the project's PyTorch statement of Wan's T5 encoder, tools/duet_tiny/text.py
 (T5Encoder, itself a restatement of Wan2.2 wan/modules/t5.py with shared_pos=False, as
@@ -32,8 +34,15 @@ Stored tensors (PyTorch shapes):
     out_bf16w [2, 150, 32]  the same with every matrix and the token embedding rounded to
                             bfloat16 (norms and position tables unchanged), as a loader that
                             keeps weights in bf16 (umT5-XXL's own dtype) sees them
+    out_allbf16 [2, 150, 32]  the same with EVERY tensor rounded to bfloat16, norms and
+                            position tables included: what the encoder computes from a
+                            checkpoint converted by tools/convert_umt5.py (umT5-XXL's form)
     buckets [601] int32     relative_bucket(rel) for rel = key - query = -300 .. 300
 Metadata: config (JSON: the text_encoder fields of duet-tiny's config.json), seed, generator.
+
+text_encoder_umt5.safetensors is those all-bf16 weights saved as a PyTorch checkpoint (as Wan
+ships models_t5_umt5-xxl-enc-bf16.pth) and converted by tools/convert_umt5.py: the converter's
+output, names, metadata and all, as the C loader reads it.
 """
 import argparse
 import json
@@ -41,10 +50,12 @@ import math
 import os
 import struct
 import sys
+import tempfile
 
 import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..'))
+from tools import convert_umt5  # noqa: E402
 from tools.duet_tiny import text  # noqa: E402
 
 SEED = 20251207
@@ -91,15 +102,17 @@ def make_ids(gen):
     return ids
 
 
-def encode(state, ids, cfg=CFG, rounded=None, patch=None):
-    """encode_context in float64 with the given weights (optionally rounded to `rounded`
-    except norms and position tables); `patch` may alter the model first (semantic slips)."""
+def round_matrices(state, dtype):
+    """Matrices and the token embedding rounded (what a loader forcing `dtype` keeps)."""
+    return {k: v.to(dtype) if v.ndim == 2 and 'pos_embedding' not in k else v
+            for k, v in state.items()}
+
+
+def encode(state, ids, cfg=CFG, patch=None):
+    """encode_context in float64 with the given weights; `patch` may alter the model first
+    (semantic slips)."""
     model = text.T5Encoder(cfg).double().eval()
-    sd = {}
-    for k, v in state.items():
-        if rounded is not None and v.ndim == 2 and 'pos_embedding' not in k:
-            v = v.to(rounded)
-        sd[k] = v.double()
+    sd = {k: v.double() for k, v in state.items()}
     model.load_state_dict(sd)
     if patch:
         patch(model)
@@ -161,7 +174,7 @@ def slips(state, ids, out):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    ap.add_argument('out', help='path of the safetensors file to write')
+    ap.add_argument('out_dir', help='folder to write the two safetensors files to')
     ap.add_argument('--slips', action='store_true', help='also report what mistakes cost')
     args = ap.parse_args()
     torch.set_num_threads(1)
@@ -170,7 +183,9 @@ def main():
     ids = make_ids(gen)
 
     out = encode(state, ids)
-    out_bf16w = encode(state, ids, rounded=torch.bfloat16)
+    out_bf16w = encode(round_matrices(state, torch.bfloat16), ids)
+    all_bf16 = {k: v.to(torch.bfloat16) for k, v in state.items()}
+    out_allbf16 = encode(all_bf16, ids)
     # Ovi's trimming equals encoding each sequence alone at its true length (what the C code
     # does): the masked keys contribute exactly zero and positions depend only on differences.
     for i, n in enumerate(LENGTHS):
@@ -183,13 +198,22 @@ def main():
     tensors = {PREFIX + k: v for k, v in state.items()}
     tensors.update({'ids': ids.to(torch.int32), 'lengths': torch.tensor(LENGTHS,
                                                                         dtype=torch.int32),
-                    'out': out, 'out_bf16w': out_bf16w, 'buckets': buckets})
+                    'out': out, 'out_bf16w': out_bf16w, 'out_allbf16': out_allbf16,
+                    'buckets': buckets})
     meta = {'config': json.dumps(CFG, sort_keys=True), 'seed': str(SEED),
             'generator': 'tools/golden/text_encoder.py'}
-    save_safetensors(args.out, tensors, meta)
-    print(f'wrote {args.out} ({os.path.getsize(args.out) / 1e3:.0f} kB): rms out '
-          f'{out.pow(2).mean().sqrt():.3f}; nmse(out_bf16w, out) {nmse(out_bf16w, out):.3e}; '
-          f'nmse(seq 1 vs seq 0 rows 0..8) {nmse(out[1, :9], out[0, :9]):.3e}')
+    os.makedirs(args.out_dir, exist_ok=True)
+    path = os.path.join(args.out_dir, 'text_encoder.safetensors')
+    save_safetensors(path, tensors, meta)
+    umt5 = os.path.join(args.out_dir, 'text_encoder_umt5.safetensors')
+    with tempfile.TemporaryDirectory() as tmp:
+        pth = os.path.join(tmp, 'models_t5_tiny-enc-bf16.pth')
+        torch.save(all_bf16, pth)
+        convert_umt5.convert(pth, umt5)
+    print(f'wrote {path} ({os.path.getsize(path) / 1e3:.0f} kB) and {umt5}: rms out '
+          f'{out.pow(2).mean().sqrt():.3f}; nmse vs out: out_bf16w {nmse(out_bf16w, out):.3e}, '
+          f'out_allbf16 {nmse(out_allbf16, out):.3e}; nmse(seq 1 vs seq 0 rows 0..8) '
+          f'{nmse(out[1, :9], out[0, :9]):.3e}')
     if args.slips:
         slips(state, ids, out)
 
