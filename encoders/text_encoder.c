@@ -18,6 +18,8 @@
 
 /* Longest prompt a session may plan: far above T5's 512, and L * L * n_heads stays small. */
 #define MAX_TOKENS 4096
+/* DUET_TEXT_EMBEDDING_AUTO keeps larger token tables on the host. */
+#define HOST_EMBEDDING_BYTES ((size_t)64 << 20)
 
 #define TRY(expr)                                                                              \
     do {                                                                                       \
@@ -50,7 +52,10 @@ struct duet_text_encoder {
     duet_text_encoder_config cfg;
     duet_backend *be;
     duet_arena *arena;      /* every weight tensor and its buffer */
-    duet_tensor *embed_w;   /* token_embedding.weight [vocab_size, dim] */
+    duet_tensor *embed_w;   /* token_embedding.weight [vocab_size, dim] on the backend, or
+                               NULL when the table is on the host: */
+    void *host_embed;       /* the same rows in host memory (embed_dtype), or NULL */
+    duet_dtype embed_dtype;
     duet_tensor *norm_w;    /* norm.weight [dim] */
     te_block *blocks;       /* n_layers */
 };
@@ -70,6 +75,7 @@ struct duet_text_encoder_session {
     duet_tensor *ids;       /* [T] i32 token ids */
     duet_tensor *buckets;   /* [T T] i32: bucket of (k, q) at k + L q */
     duet_tensor *zeros;     /* [dim, T] zeros: the source of the output's padding rows */
+    float *host_x;          /* [dim, T] embedded tokens gathered on the host (host table) */
     int32_t *host_buckets;  /* [T T] */
     int64_t buckets_len;    /* L whose bucket table is on the device; 0: none yet */
 };
@@ -96,7 +102,8 @@ int32_t duet_text_encoder_bucket(int64_t rel, int64_t n_buckets, int64_t max_dis
 /* ---------------------------------------------------------------- loading */
 
 duet_text_encoder_load_params duet_text_encoder_default_load_params(void) {
-    duet_text_encoder_load_params p = {.weight_dtype = DUET_DTYPE_COUNT};
+    duet_text_encoder_load_params p = {.weight_dtype = DUET_DTYPE_COUNT,
+                                       .embedding = DUET_TEXT_EMBEDDING_AUTO};
     return p;
 }
 
@@ -206,10 +213,72 @@ static bool config_ok(const duet_text_encoder_config *c) {
     return ok;
 }
 
-static duet_status load_all(const loader *ld, duet_text_encoder *m) {
+/* The token table copied to host memory as `want` (converted row by row through an aligned
+ * scratch row: the file's mapping may be unaligned). Checks as the device loader does. */
+static duet_status load_host_embedding(const loader *ld, duet_text_encoder *m, duet_dtype want) {
+    const duet_text_encoder_config *c = &m->cfg;
+    const char *file = duet_safetensors_name(ld->st);
+    char full[DUET_NAME_MAX];
+    snprintf(full, sizeof full, "%stoken_embedding.weight", ld->prefix);
+    const duet_safetensors_tensor *t = duet_safetensors_find(ld->st, full);
+    if (!t) {
+        DUET_LOGE("%s: tensor %s not found", file, full);
+        return DUET_ERR_NOT_FOUND;
+    }
+    bool shape_ok = t->ne[0] == c->dim && t->ne[1] == c->vocab_size;
+    for (int i = 2; i < DUET_MAX_DIMS; i++) shape_ok = shape_ok && t->ne[i] == 1;
+    if (!shape_ok || t->dtype == DUET_I32) {
+        DUET_LOGE("%s: tensor %s: %s [%lld, %lld, ...] (innermost first), expected a float "
+                  "tensor [%lld, %lld]", file, full, duet_dtype_name(t->dtype),
+                  (long long)t->ne[0], (long long)t->ne[1], (long long)c->dim,
+                  (long long)c->vocab_size);
+        return DUET_ERR_FORMAT;
+    }
+    const size_t fes = duet_dtype_size(t->dtype), wes = duet_dtype_size(want);
+    const size_t n_rows = (size_t)c->vocab_size, row = (size_t)c->dim;
+    m->host_embed = duet_malloc(n_rows * row * wes);
+    void *tmp = want == t->dtype ? NULL : duet_malloc(row * fes);
+    duet_status s = m->host_embed && (want == t->dtype || tmp) ? DUET_OK
+                                                                : DUET_ERR_OUT_OF_MEMORY;
+    if (s == DUET_OK && want == t->dtype) memcpy(m->host_embed, t->data, n_rows * row * wes);
+    for (size_t r = 0; s == DUET_OK && tmp && r < n_rows; r++) {
+        memcpy(tmp, (const char *)t->data + r * row * fes, row * fes);
+        s = duet_convert((char *)m->host_embed + r * row * wes, want, tmp, t->dtype, row);
+    }
+    duet_free(tmp);
+    m->embed_dtype = want;
+    return s;
+}
+
+/* Where the token table goes: the caller's choice, or by size (AUTO). */
+static bool embedding_on_host(const loader *ld, const duet_text_encoder_config *c,
+                              duet_text_embedding_place place) {
+    if (place != DUET_TEXT_EMBEDDING_AUTO) return place == DUET_TEXT_EMBEDDING_HOST;
+    char full[DUET_NAME_MAX];
+    snprintf(full, sizeof full, "%stoken_embedding.weight", ld->prefix);
+    const duet_safetensors_tensor *t = duet_safetensors_find(ld->st, full);
+    duet_dtype dt = ld->weight_dtype != DUET_DTYPE_COUNT ? ld->weight_dtype
+                    : t                                 ? t->dtype
+                                                        : DUET_F32;
+    return (size_t)(c->vocab_size * c->dim) * duet_dtype_size(dt) > HOST_EMBEDDING_BYTES;
+}
+
+static duet_status load_all(const loader *ld, duet_text_encoder *m, bool host_embedding) {
     const duet_text_encoder_config *c = &m->cfg;
     const int64_t embed[2] = {c->vocab_size, c->dim}, vec[1] = {c->dim};
-    duet_status s = load(ld, "token_embedding.weight", true, 2, embed, &m->embed_w);
+    duet_status s;
+    if (host_embedding) {
+        duet_dtype want = ld->weight_dtype;
+        if (want == DUET_DTYPE_COUNT) {
+            char full[DUET_NAME_MAX];
+            snprintf(full, sizeof full, "%stoken_embedding.weight", ld->prefix);
+            const duet_safetensors_tensor *t = duet_safetensors_find(ld->st, full);
+            want = t && t->dtype != DUET_I32 ? t->dtype : DUET_F32;
+        }
+        s = load_host_embedding(ld, m, want);
+    } else {
+        s = load(ld, "token_embedding.weight", true, 2, embed, &m->embed_w);
+    }
     for (int64_t i = 0; i < c->n_layers && s == DUET_OK; i++)
         s = load_block(ld, c, i, &m->blocks[i]);
     if (s == DUET_OK) s = load(ld, "norm.weight", false, 1, vec, &m->norm_w);
@@ -224,7 +293,8 @@ duet_status duet_text_encoder_load(const duet_text_encoder_config *cfg,
     if (out) *out = NULL;
     if (!cfg || !st || !prefix || !be || !out ||
         (lp.weight_dtype != DUET_DTYPE_COUNT && lp.weight_dtype != DUET_F32 &&
-         lp.weight_dtype != DUET_F16 && lp.weight_dtype != DUET_BF16)) {
+         lp.weight_dtype != DUET_F16 && lp.weight_dtype != DUET_BF16) ||
+        (unsigned)lp.embedding >= DUET_TEXT_EMBEDDING_COUNT) {
         DUET_LOGE("duet_text_encoder_load: bad arguments");
         return DUET_ERR_INVALID_ARG;
     }
@@ -241,7 +311,7 @@ duet_status duet_text_encoder_load(const duet_text_encoder_config *cfg,
     m->cfg = *cfg;
     m->be = be;
     const loader ld = {st, prefix, lp.weight_dtype, m->arena, be};
-    s = load_all(&ld, m);
+    s = load_all(&ld, m, embedding_on_host(&ld, cfg, lp.embedding));
     if (s != DUET_OK) {
         DUET_LOGE("%s: the text encoder's weights (prefix \"%s\") do not load (%s)",
                   duet_safetensors_name(st), prefix, duet_status_str(s));
@@ -255,12 +325,17 @@ duet_status duet_text_encoder_load(const duet_text_encoder_config *cfg,
 void duet_text_encoder_free(duet_text_encoder **m) {
     if (!m || !*m) return;
     duet_arena_free(&(*m)->arena);
+    duet_free((*m)->host_embed);
     duet_free(*m);
     *m = NULL;
 }
 
 const duet_text_encoder_config *duet_text_encoder_get_config(const duet_text_encoder *m) {
     return m ? &m->cfg : NULL;
+}
+
+bool duet_text_encoder_embedding_on_host(const duet_text_encoder *m) {
+    return m && m->host_embed;
 }
 
 duet_backend *duet_text_encoder_get_backend(const duet_text_encoder *m) {
@@ -307,8 +382,10 @@ static duet_status plan(duet_text_encoder_session *s) {
     s->buckets = act(a, be, DUET_I32, T * T, 1, "buckets");
     s->zeros = act(a, be, DUET_F32, c->dim, T, "zeros");
     s->host_buckets = duet_arena_alloc(a, (size_t)(T * T) * sizeof(int32_t));
+    if (s->m->host_embed) s->host_x = duet_arena_alloc(a, (size_t)(c->dim * T) * sizeof(float));
     if (!s->x || !s->h || !s->q || !s->k || !s->v || !s->attn || !s->gate || !s->up ||
-        !s->bias_rows || !s->bias || !s->ids || !s->buckets || !s->zeros || !s->host_buckets)
+        !s->bias_rows || !s->bias || !s->ids || !s->buckets || !s->zeros || !s->host_buckets ||
+        (s->m->host_embed && !s->host_x))
         return DUET_ERR_OUT_OF_MEMORY;
     return upload_zeros(s->zeros);
 }
@@ -438,7 +515,7 @@ static duet_status upload_inputs(duet_text_encoder_session *s, const int32_t *id
         }
     const int64_t n[1] = {L};
     duet_tensor dev_ids = lead(s->ids, 1, n);
-    TRY(duet_tensor_upload(&dev_ids, ids, DUET_I32));
+    if (!s->m->host_embed) TRY(duet_tensor_upload(&dev_ids, ids, DUET_I32));
     if (s->buckets_len == L) return DUET_OK;
     s->buckets_len = 0;
     for (int64_t q = 0; q < L; q++)
@@ -450,6 +527,23 @@ static duet_status upload_inputs(duet_text_encoder_session *s, const int32_t *id
     TRY(duet_tensor_upload(&dev, s->host_buckets, DUET_I32));
     s->buckets_len = L;
     return DUET_OK;
+}
+
+/* x = token_embedding[ids]: on the backend, or gathered on the host and uploaded. */
+static duet_status embed(duet_text_encoder_session *s, const int32_t *ids, int64_t L) {
+    const duet_text_encoder *m = s->m;
+    const int64_t dim = m->cfg.dim, n[1] = {L};
+    duet_tensor x = lead2(s->x, dim, L);
+    if (!m->host_embed) {
+        duet_tensor dev_ids = lead(s->ids, 1, n);
+        return duet_get_rows(&x, m->embed_w, &dev_ids);
+    }
+    const size_t row = (size_t)dim * duet_dtype_size(m->embed_dtype);
+    for (int64_t i = 0; i < L; i++)
+        TRY(duet_convert(s->host_x + i * dim, DUET_F32,
+                         (const char *)m->host_embed + (size_t)ids[i] * row, m->embed_dtype,
+                         (size_t)dim));
+    return duet_tensor_upload(&x, s->host_x, DUET_F32);
 }
 
 static duet_status check_out(const duet_text_encoder_session *s, int64_t n_ids,
@@ -480,9 +574,8 @@ duet_status duet_text_encoder_encode(duet_text_encoder_session *s, const int32_t
     const duet_text_encoder *m = s->m;
     const int64_t L = n_ids, dim = m->cfg.dim, n_rows = out->ne[1];
     TRY(upload_inputs(s, ids, L));
-    const int64_t n[1] = {L};
-    duet_tensor dev_ids = lead(s->ids, 1, n), x = lead2(s->x, dim, L);
-    TRY(duet_get_rows(&x, m->embed_w, &dev_ids));
+    TRY(embed(s, ids, L));
+    duet_tensor x = lead2(s->x, dim, L);
     for (int64_t i = 0; i < m->cfg.n_layers; i++) TRY(layer(s, &m->blocks[i], L));
     duet_tensor rows = lead2(out, dim, L);
     TRY(duet_rmsnorm(&rows, &x, m->norm_w, m->cfg.eps));

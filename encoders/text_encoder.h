@@ -29,6 +29,7 @@
 #ifndef DUET_TEXT_ENCODER_H
 #define DUET_TEXT_ENCODER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -75,11 +76,23 @@ int32_t duet_text_encoder_bucket(int64_t rel, int64_t n_buckets, int64_t max_dis
 typedef struct duet_text_encoder duet_text_encoder;
 typedef struct duet_text_encoder_session duet_text_encoder_session;
 
+/* Where the token embedding table lives. A lookup reads only L of its rows, so keeping a large
+ * table in host memory costs one small upload per prompt ([dim, L] f32) and saves device
+ * memory: umT5-XXL's table is 2.1 GB in bf16, more than some devices bind at once
+ * (maxStorageBufferRange is 128 MiB on lavapipe, 2^32 - 1 on NVIDIA). */
+typedef enum {
+    DUET_TEXT_EMBEDDING_AUTO = 0,   /* host when the table is above 64 MiB, else device */
+    DUET_TEXT_EMBEDDING_DEVICE = 1, /* on the backend, looked up with duet_get_rows */
+    DUET_TEXT_EMBEDDING_HOST = 2,   /* copied to host memory, rows gathered there */
+    DUET_TEXT_EMBEDDING_COUNT = 3,
+} duet_text_embedding_place;
+
 typedef struct {
     /* DUET_DTYPE_COUNT (default): matrices and the token embedding as the file stores them;
      * DUET_F32, DUET_F16 or DUET_BF16: converted to that. Norm weights and position tables
      * are always f32. (umT5-XXL's embedding is 2.1 GB in bf16, 4.2 GB in f32.) */
     duet_dtype weight_dtype;
+    duet_text_embedding_place embedding; /* default DUET_TEXT_EMBEDDING_AUTO */
 } duet_text_encoder_load_params;
 
 duet_text_encoder_load_params duet_text_encoder_default_load_params(void);
@@ -105,6 +118,8 @@ duet_status duet_text_encoder_load(const duet_text_encoder_config *cfg,
 /* Releases the weights. Accepts NULL; clears *m. Sessions must be freed first. */
 void duet_text_encoder_free(duet_text_encoder **m);
 const duet_text_encoder_config *duet_text_encoder_get_config(const duet_text_encoder *m);
+/* Whether the token table was placed in host memory (see duet_text_embedding_place). */
+bool duet_text_encoder_embedding_on_host(const duet_text_encoder *m);
 duet_backend *duet_text_encoder_get_backend(const duet_text_encoder *m);
 
 /* Plans runs of up to max_tokens ids (1 .. 4096; Ovi: text_len): allocates every activation

@@ -9,7 +9,8 @@
  * carries over), each into a [dim, 150] output (padding rows must be exactly zero) and, for
  * prompt 1, into a trimmed [dim, 9] output. The same on tests/golden/text_encoder_umt5.safetensors
  * (those weights all rounded to bf16, saved as a .pth and converted by tools/convert_umt5.py,
- * as umT5-XXL reaches duet) against out_allbf16. Also: weights forced to f32 (same values, same
+ * as umT5-XXL reaches duet) against out_allbf16. The token table is tried on the device and in
+ * host memory (DUET_TEXT_EMBEDDING_HOST, what umT5-XXL's 2.1 GB table gets). Also: weights forced to f32 (same values, same
  * tolerance) and to bf16 (against the reference recomputed with the same rounding); the
  * bucket function against PyTorch's for every relative position in [-300, 300]; bad weights,
  * configs and inputs refused with an error that names the culprit; every host allocation of
@@ -191,24 +192,29 @@ static void run_prompt(const golden *g, duet_text_encoder_session *s, duet_tenso
 
 static void run_backend(const golden *g, const duet_safetensors *st,
                         const duet_text_encoder_config *cfg, duet_backend *be, duet_dtype dtype,
-                        const float *ref, bool all_cases, double tol) {
+                        duet_text_embedding_place place, const float *ref, bool all_cases,
+                        double tol) {
     duet_text_encoder_load_params lp = duet_text_encoder_default_load_params();
     lp.weight_dtype = dtype;
+    lp.embedding = place;
     duet_text_encoder *m = NULL;
     duet_text_encoder_session *s = NULL;
     duet_arena *a = duet_arena_new(0);
     const int64_t dim = g->cfg.dim, text_len = g->cfg.text_len;
     char label[96];
-    snprintf(label, sizeof label, "text encoder on %s, %s weights%s",
+    snprintf(label, sizeof label, "text encoder on %s, %s weights%s, %s embedding",
              duet_backend_get_kind(be) == DUET_BACKEND_CPU ? "cpu" : "vulkan",
              dtype == DUET_DTYPE_COUNT ? "stored" : duet_dtype_name(dtype),
-             st == g->st ? "" : " (converted .pth)");
+             st == g->st ? "" : " (converted .pth)",
+             place == DUET_TEXT_EMBEDDING_HOST ? "host" : "device");
     duet_tensor *out = a ? duet_tensor_new4(a, be, DUET_F32, dim, text_len, 1, 1) : NULL;
     duet_tensor *trim = a ? duet_tensor_new4(a, be, DUET_F32, dim, g->len[1], 1, 1) : NULL;
     bool ready = out && trim &&
                  duet_text_encoder_load(cfg, st, PREFIX, be, &lp, &m) == DUET_OK &&
                  duet_text_encoder_session_new(m, text_len, &s) == DUET_OK;
     T_CHECK(ready);
+    /* AUTO keeps the golden's small table on the device */
+    T_CHECK(!m || duet_text_encoder_embedding_on_host(m) == (place == DUET_TEXT_EMBEDDING_HOST));
     if (ready) {
         run_prompt(g, s, out, 0, ref, label, tol);
         if (all_cases) {
@@ -249,15 +255,18 @@ static bool write_variant(const golden *g, const char *path, const char *drop,
 }
 
 /* Loading `path` with `cfg` under `prefix` fails with `want`, and a message names `needle`. */
-static void expect_load_error(const duet_text_encoder_config *cfg, const char *path,
-                              const char *prefix, duet_backend *be, duet_status want,
-                              const char *needle) {
+static void expect_load_error_at(const duet_text_encoder_config *cfg, const char *path,
+                                 const char *prefix, duet_backend *be,
+                                 duet_text_embedding_place place, duet_status want,
+                                 const char *needle) {
     duet_safetensors *st = NULL;
     duet_text_encoder *m = NULL;
+    duet_text_encoder_load_params lp = duet_text_encoder_default_load_params();
+    lp.embedding = place;
     T_CHECK_OK(duet_safetensors_open(path, &st));
     if (!st) return;
     capture_begin();
-    duet_status s = duet_text_encoder_load(cfg, st, prefix, be, NULL, &m);
+    duet_status s = duet_text_encoder_load(cfg, st, prefix, be, &lp, &m);
     T_CHECK(capture_end(needle));
     if (s != want)
         fprintf(stderr, "FAIL: loading %s gave %s, expected %s\n", path, duet_status_str(s),
@@ -265,6 +274,12 @@ static void expect_load_error(const duet_text_encoder_config *cfg, const char *p
     T_CHECK(s == want && m == NULL);
     duet_text_encoder_free(&m);
     duet_safetensors_close(&st);
+}
+
+static void expect_load_error(const duet_text_encoder_config *cfg, const char *path,
+                              const char *prefix, duet_backend *be, duet_status want,
+                              const char *needle) {
+    expect_load_error_at(cfg, path, prefix, be, DUET_TEXT_EMBEDDING_AUTO, want, needle);
 }
 
 static void check_bad_weights(const golden *g, duet_backend *be) {
@@ -281,6 +296,13 @@ static void check_bad_weights(const golden *g, duet_backend *be) {
         expect_load_error(&g->cfg, path, PREFIX, be, DUET_ERR_FORMAT, wrong);
     if (write_variant(g, path, NULL, NULL, shared))
         expect_load_error(&g->cfg, path, PREFIX, be, DUET_ERR_FORMAT, shared);
+    /* the token table on the host is checked the same way */
+    const duet_text_embedding_place host = DUET_TEXT_EMBEDDING_HOST;
+    const char *embed = PREFIX "token_embedding.weight";
+    if (write_variant(g, path, embed, NULL, NULL))
+        expect_load_error_at(&g->cfg, path, PREFIX, be, host, DUET_ERR_NOT_FOUND, embed);
+    if (write_variant(g, path, NULL, embed, NULL))
+        expect_load_error_at(&g->cfg, path, PREFIX, be, host, DUET_ERR_FORMAT, embed);
     remove(path);
     /* fewer layers than the file's */
     duet_text_encoder_config one = g->cfg;
@@ -380,7 +402,10 @@ static void check_configs(const golden *g) {
 
 /* Every host allocation of load + plan + one encode made to fail in turn: each must end in
  * an out-of-memory status (no crash, no leak under ASan); the run with none failing works. */
-static void check_alloc_failures(const golden *g, duet_backend *be) {
+static void check_alloc_failures(const golden *g, duet_backend *be,
+                                 duet_text_embedding_place place) {
+    duet_text_encoder_load_params lp = duet_text_encoder_default_load_params();
+    lp.embedding = place;
     duet_arena *a = duet_arena_new(0);
     duet_tensor *out = a ? duet_tensor_new4(a, be, DUET_F32, g->cfg.dim, g->len[1], 1, 1)
                          : NULL;
@@ -392,7 +417,7 @@ static void check_alloc_failures(const golden *g, duet_backend *be) {
         duet_text_encoder_session *s = NULL;
         duet_log_set_callback(quiet, NULL);
         duet_alloc_fail_after(n);
-        st = duet_text_encoder_load(&g->cfg, g->st, PREFIX, be, NULL, &m);
+        st = duet_text_encoder_load(&g->cfg, g->st, PREFIX, be, &lp, &m);
         T_CHECK((st == DUET_OK) == (m != NULL));
         if (st == DUET_OK) st = duet_text_encoder_session_new(m, g->len[1], &s);
         if (st == DUET_OK)
@@ -406,8 +431,8 @@ static void check_alloc_failures(const golden *g, duet_backend *be) {
         duet_text_encoder_session_free(&s);
         duet_text_encoder_free(&m);
     }
-    fprintf(stderr, "allocation failures: %ld points of load + plan + encode, all reported\n",
-            n - 1);
+    fprintf(stderr, "allocation failures (%s embedding): %ld points of load + plan + encode, "
+            "all reported\n", place == DUET_TEXT_EMBEDDING_HOST ? "host" : "device", n - 1);
     T_CHECK(st == DUET_OK);
     duet_arena_free(&a);
 }
@@ -450,16 +475,22 @@ int main(void) {
         check_buckets(&g);
         check_bad_weights(&g, bes[0]);
         check_bad_inputs(&g, bes[0]);
-        check_alloc_failures(&g, bes[0]);
+        check_alloc_failures(&g, bes[0], DUET_TEXT_EMBEDDING_DEVICE);
+        check_alloc_failures(&g, bes[0], DUET_TEXT_EMBEDDING_HOST);
         duet_text_encoder_config ucfg;
         bool have_umt5 = open_converted(&g, &umt5, &ucfg);
         for (int b = 0; b < nb; b++) {
             double tol = duet_backend_get_kind(bes[b]) == DUET_BACKEND_CPU ? CPU_NMSE : GPU_NMSE;
-            run_backend(&g, st, &g.cfg, bes[b], DUET_DTYPE_COUNT, g.out, true, tol);
-            run_backend(&g, st, &g.cfg, bes[b], DUET_F32, g.out, false, tol);
-            run_backend(&g, st, &g.cfg, bes[b], DUET_BF16, g.out_bf16, false, tol);
+            const duet_text_embedding_place dev = DUET_TEXT_EMBEDDING_AUTO,
+                                            host = DUET_TEXT_EMBEDDING_HOST;
+            run_backend(&g, st, &g.cfg, bes[b], DUET_DTYPE_COUNT, dev, g.out, true, tol);
+            run_backend(&g, st, &g.cfg, bes[b], DUET_DTYPE_COUNT, host, g.out, false, tol);
+            run_backend(&g, st, &g.cfg, bes[b], DUET_F32, dev, g.out, false, tol);
+            run_backend(&g, st, &g.cfg, bes[b], DUET_BF16, dev, g.out_bf16, false, tol);
+            run_backend(&g, st, &g.cfg, bes[b], DUET_BF16, host, g.out_bf16, false, tol);
             if (have_umt5)
-                run_backend(&g, umt5, &ucfg, bes[b], DUET_DTYPE_COUNT, g.out_allbf16, true, tol);
+                run_backend(&g, umt5, &ucfg, bes[b], DUET_DTYPE_COUNT, host, g.out_allbf16, true,
+                            tol);
         }
     }
     free_golden(&g);
