@@ -13,7 +13,7 @@ VK_ICD_FILENAMES=/nonexistent.json \
   meson test -C build-asan --suite unit --suite ops --print-errorlogs --num-processes 2
 ASAN_OPTIONS=detect_leaks=0 DUET_TEST_REQUIRE_VULKAN=1 \
   meson test -C build-asan --suite unit --suite ops --suite vulkan --print-errorlogs --num-processes 2
-[ -d build-fuzz ] || CC=clang meson setup build-fuzz -Dfuzz=true -Db_sanitize=address,undefined \
+[ -d build-fuzz ] || CC=clang CXX=clang++ meson setup build-fuzz -Dfuzz=true -Db_sanitize=address,undefined \
   -Db_lundef=false -Dbuildtype=debugoptimized >/dev/null
 meson compile -C build-fuzz >/dev/null
 meson test -C build-fuzz --suite fuzz --print-errorlogs
