@@ -427,6 +427,11 @@ int64_t duet_text_encoder_session_max_tokens(const duet_text_encoder_session *s)
     return s ? s->max_tokens : 0;
 }
 
+const duet_text_encoder_config *duet_text_encoder_session_config(
+    const duet_text_encoder_session *s) {
+    return s ? &s->m->cfg : NULL;
+}
+
 /* ---------------------------------------------------------------- forward */
 
 /* A contiguous view of the first elements of `base` shaped ne[0..n_dims), built on the stack:

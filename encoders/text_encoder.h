@@ -131,6 +131,9 @@ duet_status duet_text_encoder_session_new(const duet_text_encoder *m, int64_t ma
 /* Accepts NULL; clears *s. */
 void duet_text_encoder_session_free(duet_text_encoder_session **s);
 int64_t duet_text_encoder_session_max_tokens(const duet_text_encoder_session *s);
+/* The session's model's config. */
+const duet_text_encoder_config *duet_text_encoder_session_config(
+    const duet_text_encoder_session *s);
 
 /* Encodes one prompt: ids (host, n_ids of them, 1 <= n_ids <= max_tokens, each in
  * [0, vocab_size); the tokenizer's ids including its EOS, without padding) -> out, a
