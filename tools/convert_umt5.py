@@ -90,7 +90,8 @@ def check_names(sd, path):
     for i in range(n):
         missing += [f'blocks.{i}.{r}' for r in BLOCK_NAMES if r not in layers.get(i, ())]
     if missing or sorted(layers) != list(range(n)) or n == 0:
-        raise ConvertError(f'{path}: incomplete encoder: missing {", ".join(missing[:8]) or "layers"}')
+        what = ', '.join(missing[:8]) or 'layers'
+        raise ConvertError(f'{path}: incomplete encoder: missing {what}')
     return n
 
 

@@ -17,8 +17,8 @@ Two id sequences, of 140 and 9 tokens (each ending with EOS = 1, no PAD = 0 insi
 encoded the way duet-tiny and Ovi do it (text.py encode_context): as one padded batch [2, 140]
 with the mask ids != PAD hiding padded keys, the output multiplied by the mask and zero-padded
 to text_len = 150 rows. Both hold token 5, whose embedding row is scaled by 1e-3 (its mean
-square, ~1e-6, is of the order of eps, so eps and its place matter). 140 tokens give relative distances up to 139, past max_dist (128), so
-the saturated buckets are exercised.
+square, ~1e-6, is of the order of eps, so eps and its place matter). 140 tokens give relative
+distances up to 139, past max_dist (128), so the saturated buckets are exercised.
 
 Weights are stored the way duet-tiny's export stores them (tools/duet_tiny/export.py
 _keep_f32): tensors with >= 1024 elements in float16 except the relative-position tables, the
