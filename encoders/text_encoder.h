@@ -124,8 +124,10 @@ duet_backend *duet_text_encoder_get_backend(const duet_text_encoder *m);
 
 /* Plans runs of up to max_tokens ids (1 .. 4096; Ovi: text_len): allocates every activation
  * on the model's backend, including the [max_tokens, max_tokens, n_heads] f32 position bias
- * twice (umT5-XXL at 512 ids: 2 x 64 MiB). Returns DUET_OK, DUET_ERR_INVALID_ARG,
- * DUET_ERR_OUT_OF_MEMORY / DUET_ERR_DEVICE_OOM or a backend error; *out NULL on failure. */
+ * twice (umT5-XXL at 512 ids: 2 x 64 MiB; a device that binds at most 128 MiB at once, such
+ * as lavapipe, then caps umT5-XXL sessions at 724 ids: its ops report the binding). Returns
+ * DUET_OK, DUET_ERR_INVALID_ARG, DUET_ERR_OUT_OF_MEMORY / DUET_ERR_DEVICE_OOM or a backend
+ * error; *out NULL on failure. */
 duet_status duet_text_encoder_session_new(const duet_text_encoder *m, int64_t max_tokens,
                                           duet_text_encoder_session **out);
 /* Accepts NULL; clears *s. */
