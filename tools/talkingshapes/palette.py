@@ -14,7 +14,8 @@ Colour rules:
 
 NEAR_BLACK = 40          # a pixel is "mouth" when all of R, G, B are below this
 FLOOR = 48               # every non-mouth channel is at least this
-MIN_PALETTE_DIST = 50.0  # scene colours keep this far from every subject colour
+MIN_PALETTE_DIST = 64.0  # scene colours keep this far from every subject colour
+CLASSIFY_DIST = 50.0     # a classifier may call a pixel a subject colour within this distance
 
 MOUTH_RGB = (22, 14, 18)
 LIPS_RGB = (120, 48, 64)        # the closed mouth line
