@@ -2,8 +2,8 @@
 floor?
 
 Audio onsets: log energy in 4 ms blocks; an onset is where a block rises >= rise_db above the
-mean of the blocks 8-24 ms before it and is loud enough to matter; onsets closer than 60 ms are
-one. Visual contacts: the object (the palette colour whose pixels move most vertically, or a
+mean of the blocks 8-24 ms before it and is loud enough to matter, timed to the first sample
+that rises 12 dB over the level before; onsets closer than 60 ms are one. Visual contacts: the object (the palette colour whose pixels move most vertically, or a
 given colour) is tracked by its lowest row per frame; the floor is the lowest row it reaches; a
 contact is the first frame of each run of frames at the floor (within tol_px) that follows a
 frame above it. For world clips the contacts can come from meta instead (meta['impacts']).
@@ -38,9 +38,19 @@ def audio_onsets(audio, sr=16000, rise_db=10.0, floor_db=-50.0, merge_s=0.06):
     for b in cand:
         t = b * hop / sr
         if t - last >= merge_s:
-            onsets.append(t)
-        last = t if t - last >= merge_s else last
+            onsets.append(_refine(x, b, hop, before[b - 6]) / sr)
+            last = t
     return np.array(onsets)
+
+
+def _refine(x, b, hop, before_db):
+    """Sample where the onset in block b starts: the first sample of blocks b-1..b whose
+    magnitude exceeds 4x the RMS before the rise (else the start of block b)."""
+    lo = max(0, (b - 1) * hop)
+    seg = np.abs(x[lo:(b + 1) * hop])
+    thr = 4.0 * np.sqrt(10 ** (before_db / 10))
+    hit = np.flatnonzero(seg > thr)
+    return lo + int(hit[0]) if len(hit) else b * hop
 
 
 def palette_labels(video, max_dist=P.CLASSIFY_DIST):

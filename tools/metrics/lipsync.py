@@ -37,21 +37,31 @@ def pearson(a, b):
     return float((a * b).sum() / d) if d > 0 else float('nan')
 
 
-def lagged_r(mouth, rms, max_lag):
-    """{lag: r} for lag in [-max_lag, max_lag]; mouth[f] against rms[f + lag]."""
+def lagged_r(mouth, rms, max_lag, keep=None):
+    """{lag: r} for lag in [-max_lag, max_lag]; mouth[f] against rms[f + lag], over the frames
+    f where keep[f] (all when None)."""
     out = {}
     F = len(mouth)
+    keep = np.ones(F, bool) if keep is None else np.asarray(keep, bool)
     for lag in range(-max_lag, max_lag + 1):
         lo, hi = max(0, -lag), min(F, F - lag)
-        out[lag] = pearson(mouth[lo:hi], rms[lo + lag:hi + lag])
+        k = keep[lo:hi]
+        out[lag] = pearson(mouth[lo:hi][k], rms[lo + lag:hi + lag][k])
     return out
 
 
-def lipsync(video, audio, sr=16000, fps=16, max_lag=3):
-    """dict(r0, best_lag, best_r, r_by_lag, mouth_frames, passed)."""
+def lipsync(video, audio, sr=16000, fps=16, max_lag=3, exclude=()):
+    """dict(r0, best_lag, best_r, r_by_lag, mouth_frames, passed).
+
+    exclude: video frames left out of the correlation (e.g. frames holding an impact sound in
+    a clip where an object also bounces: loud without any mouth, by design)."""
     mouth = mouth_pixels(video)
     rms = frame_rms(audio, len(mouth), sr, fps)
-    rs = lagged_r(mouth, rms, max_lag)
+    keep = np.ones(len(mouth), bool)
+    for f in exclude:
+        if 0 <= f < len(keep):
+            keep[f] = False
+    rs = lagged_r(mouth, rms, max_lag, keep)
     finite = {k: v for k, v in rs.items() if np.isfinite(v)}
     best = max(finite, key=lambda k: (finite[k], -abs(k))) if finite else None
     r0 = rs[0]

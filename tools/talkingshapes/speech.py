@@ -19,7 +19,7 @@ from scipy import signal
 
 from . import palette as P
 
-SPEECH_RMS = 0.12  # waveform RMS of a syllable at amplitude 1
+SPEECH_RMS = 0.16  # waveform RMS of a syllable at amplitude 1
 
 # Segment durations at normal speed, seconds.
 DUR = dict(closure=0.045, burst=0.012, aspiration=0.035, nasal=0.07, liquid=0.055,

@@ -149,7 +149,8 @@ def sample_clip(seed, n_frames=48, size=128, fps=16, sr=16000, kind=None):
         voice = speech.make_voice(rng)
         # The speaker pauses around impacts, so each sound stays measurable on its own.
         avoid = [(i['time'] - 0.06, i['time'] + 0.12) for i in meta['impacts']]
-        utts = speech.plan_speech(rng, voice, rng.uniform(0.1, 0.4), dur - 0.12, avoid=avoid)
+        utts = speech.plan_speech(rng, voice, rng.uniform(0.1, min(0.4, 0.2 * dur)), dur - 0.12,
+                                  avoid=avoid)
         wave, mouth_env, vowel_id = speech.render_speech(utts, voice, n, sr, rng)
         audio += wave
         open_f, vowel_f = _mouth_track(mouth_env, vowel_id, bounds)
