@@ -1,11 +1,13 @@
 """Ceilings: the metrics on real TalkingShapes clips (what a perfect model would score).
 
-    python3 -m metrics.ceilings --talk 200 --bounce 100 --mixed 100 --mp4 40 --out ceilings.json
+    python3 -m metrics.ceilings --talk 200 --bounce 100 --mixed 100 --mp4 40 --degraded 40 \
+        --out ceilings.json
 
 Clips are sample_clip(seed0 + i, kind=...) with disjoint seed ranges per kind. Each clip is
 scored from arrays (score.score_arrays, contacts found in the video, not taken from meta) and,
 for the first --mp4 clips of each kind, again after an H.264 (crf 18, yuv420p) + AAC round trip
-through the ffmpeg CLI, the way the engine's output will be scored.
+through the ffmpeg CLI, the way the engine's output will be scored, and for the first
+--degraded clips after degrade.py's blur/noise/mel-Griffin-Lim stand-in for decoder losses.
 """
 import argparse
 import json
@@ -16,6 +18,7 @@ import time
 import numpy as np
 
 from . import media
+from .degrade import degrade_audio, degrade_video
 from ._world import captions
 from .score import score_arrays
 
@@ -82,10 +85,10 @@ def summarise(rows):
             for k, v in s.items()}
 
 
-def run(counts, n_mp4, log=print, **clip_kw):
+def run(counts, n_mp4, n_degraded=0, log=print, **clip_kw):
     out = {}
     for kind, n in counts.items():
-        rows, rows_mp4, t0 = [], [], time.perf_counter()
+        rows, rows_mp4, rows_deg, t0 = [], [], [], time.perf_counter()
         for i in range(n):
             clip = sample_clip(SEED0[kind] + i, kind=kind, **clip_kw)
             fps, sr = clip['meta']['fps'], clip['meta']['sr']
@@ -99,6 +102,10 @@ def run(counts, n_mp4, log=print, **clip_kw):
                     a = media.read_audio_from_video(p, sr)
                 res = score_arrays(v, a, clip['caption'], vfps, sr)
                 rows_mp4.append(_row(res, clip))
+            if i < n_degraded:
+                v = degrade_video(clip['video'], np.random.default_rng(i))
+                a = degrade_audio(clip['audio'], sr, seed=i)
+                rows_deg.append(_row(score_arrays(v, a, clip['caption'], fps, sr), clip))
             if not rows[-1]['passed']:
                 log(f'{kind} seed {rows[-1]["seed"]}: FAIL {rows[-1]}')
         out[kind] = dict(arrays=summarise(rows), rows=rows,
@@ -106,9 +113,12 @@ def run(counts, n_mp4, log=print, **clip_kw):
         if rows_mp4:
             out[kind]['mp4'] = summarise(rows_mp4)
             out[kind]['rows_mp4'] = rows_mp4
-        log(f"{kind}: {json.dumps(out[kind]['arrays'])}")
-        if rows_mp4:
-            log(f"{kind} (mp4): {json.dumps(out[kind]['mp4'])}")
+        if rows_deg:
+            out[kind]['degraded'] = summarise(rows_deg)
+            out[kind]['rows_degraded'] = rows_deg
+        for k in ('arrays', 'mp4', 'degraded'):
+            if k in out[kind]:
+                log(f"{kind} ({k}): {json.dumps(out[kind][k])}")
     return out
 
 
@@ -118,9 +128,11 @@ def main(argv=None):
     ap.add_argument('--bounce', type=int, default=100)
     ap.add_argument('--mixed', type=int, default=100)
     ap.add_argument('--mp4', type=int, default=40, help='clips per kind also scored via MP4')
+    ap.add_argument('--degraded', type=int, default=40,
+                    help='clips per kind also scored after degrade.py')
     ap.add_argument('--out', help='write the full results (JSON) here')
     a = ap.parse_args(argv)
-    res = run(dict(talk=a.talk, bounce=a.bounce, mixed=a.mixed), a.mp4)
+    res = run(dict(talk=a.talk, bounce=a.bounce, mixed=a.mixed), a.mp4, a.degraded)
     if a.out:
         with open(a.out, 'w') as f:
             json.dump(res, f, indent=1, default=float)

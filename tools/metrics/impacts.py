@@ -3,10 +3,11 @@ floor?
 
 Audio onsets: log energy in 4 ms blocks; an onset is where a block rises >= rise_db above the
 mean of the blocks 8-24 ms before it and is loud enough to matter, timed to the first sample
-that rises 12 dB over the level before; onsets closer than 60 ms are one. Visual contacts: the object (the palette colour whose pixels move most vertically, or a
+reaching 30% of the peak that follows; onsets closer than 60 ms are one. Visual contacts: the object (the palette colour whose pixels move most vertically, or a
 given colour) is tracked by its lowest row per frame; the floor is the lowest row it reaches; a
-contact is the first frame of each run of frames at the floor (within tol_px) that follows a
-frame above it. For world clips the contacts can come from meta instead (meta['impacts']).
+contact is the first frame of each run of frames at the floor (within tol_px = 2, which absorbs
+the +-1 row an H.264 round trip adds) that follows a frame above it. The world keeps airborne
+frames at least 4 px above the floor, so the tolerance never merges a bounce with its landing. For world clips the contacts can come from meta instead (meta['impacts']).
 
 Frame convention (world.py): frame f covers [f / fps, (f + 1) / fps), so a contact at time t is
 frame floor(t * fps), and an onset at t sits in frame floor(t * fps). Offset = onset frame -
@@ -38,18 +39,18 @@ def audio_onsets(audio, sr=16000, rise_db=10.0, floor_db=-50.0, merge_s=0.06):
     for b in cand:
         t = b * hop / sr
         if t - last >= merge_s:
-            onsets.append(_refine(x, b, hop, before[b - 6]) / sr)
+            onsets.append(_refine(x, b, hop, sr) / sr)
             last = t
     return np.array(onsets)
 
 
-def _refine(x, b, hop, before_db):
-    """Sample where the onset in block b starts: the first sample of blocks b-1..b whose
-    magnitude exceeds 4x the RMS before the rise (else the start of block b)."""
+def _refine(x, b, hop, sr, search_s=0.03, rel=0.3):
+    """Sample where the onset found in block b starts: the first sample from block b-1 on that
+    reaches rel of the peak magnitude within the next search_s. Relative to the peak, so a
+    codec's pre-echo (AAC spreads a transient's noise up to a block earlier) does not count."""
     lo = max(0, (b - 1) * hop)
-    seg = np.abs(x[lo:(b + 1) * hop])
-    thr = 4.0 * np.sqrt(10 ** (before_db / 10))
-    hit = np.flatnonzero(seg > thr)
+    seg = np.abs(x[lo:lo + hop + int(search_s * sr)])
+    hit = np.flatnonzero(seg >= rel * seg.max())
     return lo + int(hit[0]) if len(hit) else b * hop
 
 
@@ -84,7 +85,7 @@ def object_bottoms(video, colour=None, min_row_px=2):
     return best
 
 
-def visual_contacts(bottom, tol_px=1.0):
+def visual_contacts(bottom, tol_px=2.0):
     """Frames where the object first reaches its floor (lowest row) after being above it."""
     b = np.asarray(bottom, np.float64)
     if not np.isfinite(b).any():

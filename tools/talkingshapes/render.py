@@ -37,6 +37,8 @@ def repel(img, dist=P.MIN_PALETTE_DIST + 4.0):
         dv = d[np.arange(len(y)), k]
         dv = np.where(nv > 1e-3, dv / np.maximum(nv, 1e-3), np.array([0.0, 0.0, 1.0], np.float32))
         x[idx] = np.clip(_PAL[k] + dv * dist, P.FLOOR, 255)
+    lift = np.maximum(P.BRIGHT - x.max(1), 0.0)  # too dark overall: lift every channel
+    x += lift[:, None]
     return np.clip(np.rint(x), P.FLOOR, 255).astype(np.uint8).reshape(img.shape)
 
 

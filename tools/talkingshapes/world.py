@@ -22,6 +22,7 @@ KIND_P = (0.5, 0.25, 0.25)
 OPEN_REF = 0.8       # mouth-envelope RMS that opens the mouth fully
 OPEN_MIN = 0.08      # below this openness the mouth is drawn shut
 MIN_BOUNCE_S = 0.22  # bounces closer than this end in rest (keeps contacts >= 3 frames apart)
+AIR_MIN_PX = 4.0     # a frame without a contact shows the object at least this far up
 
 CONDITIONING = {
     'image_to_video': 'video[0] given clean; video[1:] and audio generated',
@@ -235,7 +236,7 @@ def _make_object(rng, framing, S, F, fps, dur, horizon, head):
         tc = (f + 0.5) / fps
         h = 0.0 if f in contact else _height(tc, t0, h0, g, impacts)
         if f not in contact and tc < impacts[-1][0]:
-            h = max(h, 2.0)  # airborne frames stay clear of the floor line
+            h = max(h, AIR_MIN_PX)  # airborne frames stay clear of the floor line
         bottoms.append(float(floor_y - h))
         xs.append(float(np.clip(x + vx * max(0.0, tc - t0), lo, hi)))
         squash.append(f in contact)

@@ -98,6 +98,10 @@ class Mouth(unittest.TestCase):
             v = c['video']
             rest = v[~near_black(v)]
             self.assertGreaterEqual(int(rest.min()), P.FLOOR, kind)
+            self.assertGreaterEqual(int(rest.max(-1).min()), P.BRIGHT, kind)
+            mouth = v[near_black(v)]
+            if len(mouth):
+                self.assertLessEqual(int(mouth.max()), P.NEAR_BLACK - 25, kind)
 
     def test_mouth_shut_in_silence(self):
         for seed in list(SEEDS['talk']) + list(SEEDS['mixed']):
@@ -198,6 +202,7 @@ class Scene(unittest.TestCase):
                 d = np.sqrt(((x[:, None] - pal[None]) ** 2).sum(-1)).min()
                 self.assertGreaterEqual(d, P.MIN_PALETTE_DIST, place)
                 self.assertGreaterEqual(int(bg.min()), P.FLOOR, place)
+                self.assertGreaterEqual(int(bg.max(-1).min()), P.BRIGHT, place)
 
     def test_impacts_on_the_floor_and_audible(self):
         for seed in SEEDS['bounce']:
