@@ -6,7 +6,8 @@ the largest connected region of the most common label is the subject (the head; 
 the object), with holes (eyes, mouth) filled. Shape comes from that region's bounding box: fill
 ratio (square ~1, round/oval ~0.79, triangle/diamond ~0.5), aspect (oval is 0.75 wide per unit
 of height) and the row where it is widest (triangle: bottom, diamond: middle). Frames where the
-region touches the border are skipped; the answer is a majority vote over sampled frames.
+region touches the border are skipped; the colour is a majority vote over sampled frames and
+the shape comes from the median features.
 
 Syllables: energy of the 150-1500 Hz band (where vowels' first formant lies, fricative noise
 does not) in 10 ms hops, smoothed; peaks at least 70 ms apart, at least 56 ms wide (impacts are
@@ -24,9 +25,10 @@ OBJECT_SHAPES = {shape: name for name, (shape, _) in P.OBJECTS.items()}
 def region_features(mask):
     """dict(fill, aspect, widest, corners, bbox) of a boolean region, or None when empty.
 
-    corners: filled share of the bounding box's corners (|u| + |v| > 1.3 in coordinates
-    normalised to the box): ~1 for a square, < 0.35 for round shapes even when blurred, where
-    the plain fill ratio of a small blurred box drifts towards a disc's."""
+    corners: filled share of the bounding box's corner triangles (|u| + |v| > 1.5 in
+    coordinates normalised to the box), which a disc never reaches: ~1 for a square, ~0 for
+    round shapes. It separates a small ball from a small box better than the fill ratio once
+    blur or 4:2:0 chroma blocks have rounded or squared their outlines."""
     ys, xs = np.nonzero(mask)
     if len(ys) == 0:
         return None
@@ -36,7 +38,7 @@ def region_features(mask):
     widths = sub.sum(1)
     widest = np.flatnonzero(widths >= widths.max() - max(1, 0.03 * w))
     v, u = np.ogrid[0:h, 0:w]
-    corner = np.abs((u + 0.5 - w / 2) / (w / 2)) + np.abs((v + 0.5 - h / 2) / (h / 2)) > 1.3
+    corner = np.abs((u + 0.5 - w / 2) / (w / 2)) + np.abs((v + 0.5 - h / 2) / (h / 2)) > 1.5
     return dict(fill=float(len(ys) / (h * w)), aspect=float(w / h),
                 widest=float(widest.mean() / max(h - 1, 1)),
                 corners=float(sub[corner].mean()) if corner.any() else 0.0,
@@ -46,7 +48,7 @@ def region_features(mask):
 def shape_of(feat):
     if feat['fill'] < 0.62:
         return 'triangle' if feat['widest'] > 0.7 else 'diamond'
-    if feat['corners'] > 0.42:
+    if feat['corners'] > 0.32:
         return 'square'
     return 'oval' if feat['aspect'] < 0.87 else 'round'
 
@@ -73,22 +75,27 @@ def subjects(frame, labels=None, min_px=30):
     return sorted(out, key=lambda r: -r['area'])
 
 
-def classify(video, n_samples=7, which=0):
-    """Majority (colour, shape) of the which-th largest subject over sampled frames."""
+def classify(video, n_samples=12, which=0):
+    """(colour, shape) of the which-th largest subject: the colour by majority over sampled
+    frames, the shape from the median features of that colour's region over those frames (a
+    single frame of a small object can be squared off by chroma subsampling)."""
     F = len(video)
     idx = np.unique(np.linspace(0, F - 1, min(F, n_samples)).round().astype(int))
     labs = palette_labels(np.asarray(video)[idx])
-    votes = {}
+    found = []
     for i in range(len(idx)):
         regs = [r for r in subjects(video[idx[i]], labs[i])
                 if not r['features']['touches_border']]
-        if len(regs) <= which:
-            continue
-        key = (regs[which]['colour'], regs[which]['shape'])
-        votes[key] = votes.get(key, 0) + 1
-    if not votes:
+        if len(regs) > which:
+            found.append(regs[which])
+    if not found:
         return None, None
-    return max(votes, key=votes.get)
+    colours = [r['colour'] for r in found]
+    colour = max(set(colours), key=colours.count)
+    feats = [r['features'] for r in found if r['colour'] == colour]
+    med = {k: float(np.median([f[k] for f in feats])) for k in ('fill', 'aspect', 'widest',
+                                                                  'corners')}
+    return colour, shape_of(med)
 
 
 _BAND = {}
