@@ -2,7 +2,7 @@
 models_t5_umt5-xxl-enc-bf16.pth): names, prefix, dtypes, values bit for bit, the config
 metadata, the legacy pickle format, and refusals of files that are not a Wan T5 encoder.
 
-Run: cd tools && python3 -m unittest discover -s tests -v   (tools/test.sh does)."""
+Run (needs torch + safetensors): python3 -m unittest discover -s tools/duet_tiny/tests -t ."""
 import json
 import os
 import struct
@@ -14,8 +14,8 @@ import torch
 from safetensors import safe_open
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.dirname(HERE))                   # tools/
-sys.path.insert(0, os.path.dirname(os.path.dirname(HERE)))  # the repository root
+sys.path.insert(0, os.path.dirname(os.path.dirname(HERE)))  # tools/
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(HERE))))  # the repository root
 import convert_umt5  # noqa: E402
 from tools.duet_tiny import text  # noqa: E402
 
