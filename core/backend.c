@@ -1,6 +1,7 @@
 /* duet — backend creation and the thin public wrappers around the vtable. */
 #include "backend.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "log.h"
@@ -35,8 +36,14 @@ duet_status duet_backend_new(const duet_backend_params *p, duet_backend **out) {
     case DUET_BACKEND_VULKAN: return duet_vulkan_backend_new(p, out);
     case DUET_BACKEND_AUTO: {
         duet_status st = duet_vulkan_backend_new(p, out);
-        if (st == DUET_OK) return st;
-        DUET_LOGI("no usable Vulkan device (%s); using the CPU backend", duet_status_str(st));
+        bool explicit_device = p->device_index >= 0 || (getenv("DUET_DEVICE") && *getenv("DUET_DEVICE"));
+        if (st == DUET_OK && (!(*out)->software_device || explicit_device)) return st;
+        if (st == DUET_OK) {
+            DUET_LOGI("only a software Vulkan device (%s); using the CPU backend", (*out)->name);
+            duet_backend_free(out);
+        } else {
+            DUET_LOGI("no usable Vulkan device (%s); using the CPU backend", duet_status_str(st));
+        }
         return duet_cpu_backend_new(p, out);
     }
     case DUET_BACKEND_KIND_COUNT: break;

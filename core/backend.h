@@ -15,7 +15,9 @@
 typedef enum {
     DUET_BACKEND_CPU = 0,
     DUET_BACKEND_VULKAN = 1,
-    DUET_BACKEND_AUTO = 2, /* Vulkan if a device is usable, else CPU */
+    DUET_BACKEND_AUTO = 2, /* Vulkan on a GPU if one is usable, else CPU (a software Vulkan
+                              device such as lavapipe is chosen only when asked for by
+                              index or $DUET_DEVICE: the CPU backend is much faster) */
     DUET_BACKEND_KIND_COUNT = 3,
 } duet_backend_kind;
 
@@ -79,6 +81,7 @@ struct duet_backend {
     duet_backend_kind kind;
     char name[128];
     long validation_errors;
+    bool software_device; /* a Vulkan device that runs on the CPU (lavapipe) */
     void *ctx; /* the implementation's state */
 };
 

@@ -4,7 +4,7 @@ set -eu
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends \
-  ca-certificates gcc g++ clang pkg-config meson ninja-build python3 python3-numpy \
+  ca-certificates gcc g++ clang pkg-config meson ninja-build python3 python3-numpy python3-scipy \
   glslc libvulkan-dev mesa-vulkan-drivers vulkan-validationlayers \
   libopenblas-dev libjansson-dev libpng-dev libsentencepiece-dev \
   libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libswresample-dev \

@@ -9,4 +9,16 @@ if [ "$(id -u)" = 0 ]; then tools/install-deps.sh; fi
 meson compile -C build
 export DUET_TEST_REQUIRE_VULKAN=1
 meson test -C build --print-errorlogs --num-processes 2
-if [ -d tools/tests ]; then (cd tools && python3 -m unittest discover -s tests -v); fi
+# Python tools without PyTorch (TalkingShapes world, metrics): Debian's python3 with its numpy
+# and scipy packages (a python3 earlier on PATH may lack them).
+PY=/usr/bin/python3
+[ -x "$PY" ] || PY=python3
+(cd tools && "$PY" -m unittest discover -s tests)
+# The PyTorch side (duet-tiny modules, checkpoint converter) needs torch and safetensors, which
+# Debian 12 does not package; where they are installed they run here too, else say so loudly.
+if python3 -c 'import torch, safetensors' 2>/dev/null; then
+  python3 -m unittest discover -s tools/duet_tiny/tests -t .
+else
+  echo "NOTE: torch/safetensors not installed: tools/duet_tiny/tests did NOT run" \
+       "(pip install torch safetensors sentencepiece, then rerun)" >&2
+fi

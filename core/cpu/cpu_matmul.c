@@ -1,5 +1,6 @@
 /* duet — CPU copy and matrix product. The product goes to OpenBLAS sgemm per batch; f16/bf16
  * weights are widened to f32 into scratch first (f32 accumulate, as on the GPU). */
+#include <stdatomic.h>
 #include <string.h>
 
 #include <cblas.h>
@@ -48,7 +49,36 @@ duet_status duet_cpu_copy(duet_cpu_ctx *c, const duet_op *op) {
     return DUET_OK;
 }
 
-/* Widen rows of w (any float dtype, contiguous rows) for one batch into scratch as f32. */
+typedef struct {
+    const duet_tensor *w;
+    const char *base;
+    float *dst;
+} widen_job;
+
+/* f16 -> f32 through a table of all 65536 values, filled once (benign race: every thread
+ * writes the same values before setting the flag). */
+static float f16_table[65536];
+static atomic_int f16_table_ready;
+
+static void widen_rows(void *ctx, int64_t begin, int64_t end) {
+    const widen_job *j = ctx;
+    int64_t n0 = j->w->ne[0];
+    for (int64_t r = begin; r < end; r++) {
+        const uint16_t *src = (const uint16_t *)(j->base + r * (int64_t)j->w->nb[1]);
+        float *d = j->dst + r * n0;
+        if (j->w->dtype == DUET_F16) {
+            for (int64_t i = 0; i < n0; i++) d[i] = f16_table[src[i]];
+        } else { /* bf16: the top half of an f32 */
+            for (int64_t i = 0; i < n0; i++) {
+                uint32_t u = (uint32_t)src[i] << 16;
+                memcpy(&d[i], &u, 4);
+            }
+        }
+    }
+}
+
+/* Widen rows of w (f16/bf16, contiguous rows) for one batch into scratch as f32, in parallel:
+ * at small M this conversion is a visible share of the product's time. */
 static const float *weights_f32(duet_cpu_ctx *c, const duet_tensor *w, int64_t i2, int64_t i3,
                                 int64_t *ldw) {
     const char *base = duet_cpu_at(w, 0, 0, i2, i3, 0);
@@ -56,11 +86,15 @@ static const float *weights_f32(duet_cpu_ctx *c, const duet_tensor *w, int64_t i
         *ldw = (int64_t)(w->nb[1] / 4);
         return (const float *)base;
     }
+    if (w->dtype == DUET_F16 && !atomic_load(&f16_table_ready)) {
+        for (uint32_t h = 0; h < 65536; h++) f16_table[h] = duet_f16_to_f32((uint16_t)h);
+        atomic_store(&f16_table_ready, 1);
+    }
     int64_t n0 = w->ne[0], n1 = w->ne[1];
     float *dst = duet_cpu_scratch(c, (size_t)(n0 * n1) * sizeof(float));
     if (!dst) return NULL;
-    for (int64_t r = 0; r < n1; r++)
-        duet_convert(dst + r * n0, DUET_F32, base + r * (int64_t)w->nb[1], w->dtype, (size_t)n0);
+    widen_job j = {w, base, dst};
+    duet_parallel_for(c->pool, n1, 1 + 65536 / (n0 + 1), widen_rows, &j);
     *ldw = n0;
     return dst;
 }

@@ -413,6 +413,7 @@ static duet_status open_ctx(duet_vk_ctx *c, const duet_backend_params *p) {
     duet_status st = duet_vk_instance_new(p->validation, c->be, &c->instance, &c->messenger);
     if (st == DUET_OK) st = duet_vk_device_open(c, p->device_index);
     if (st != DUET_OK) return st;
+    c->be->software_device = c->caps.props.deviceType == VK_PHYSICAL_DEVICE_TYPE_CPU;
     c->profile = p->profile && c->caps.timestamp_bits > 0;
     if (p->profile && !c->profile)
         DUET_LOGW("vulkan: the compute queue has no timestamps; no profile");

@@ -47,6 +47,22 @@ int main(void) {
         if (be[1]) T_CHECK(strstr(duet_backend_name(be[1]), name) != NULL);
         duet_test_end(&be[1], 1);
     }
+    /* auto: a GPU if there is one, else the CPU backend rather than a software Vulkan device */
+    bool any_gpu = false;
+    for (int i = 0; i < n && i < 8; i++) any_gpu |= devs[i].usable && strcmp(devs[i].type, "cpu") != 0;
+    unsetenv("DUET_DEVICE");
+    duet_backend_params ap = duet_backend_default_params();
+    T_CHECK_OK(duet_backend_new(&ap, &be[1]));
+    if (be[1]) {
+        T_CHECK(duet_backend_get_kind(be[1]) == (any_gpu ? DUET_BACKEND_VULKAN : DUET_BACKEND_CPU));
+        duet_backend_free(&be[1]);
+    }
+    if (usable >= 0) { /* an explicit device is honoured even when it is software */
+        ap.device_index = usable;
+        T_CHECK_OK(duet_backend_new(&ap, &be[1]));
+        if (be[1]) T_CHECK(duet_backend_get_kind(be[1]) == DUET_BACKEND_VULKAN);
+        duet_backend_free(&be[1]);
+    }
     T_CHECK(open_with(n, NULL, &be[1]) == DUET_ERR_INVALID_ARG && !be[1]);
     T_CHECK(open_with(-1, "99", &be[1]) == DUET_ERR_INVALID_ARG && !be[1]);
     T_CHECK(open_with(-1, "gpu0", &be[1]) == DUET_ERR_INVALID_ARG && !be[1]);

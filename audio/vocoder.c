@@ -1,0 +1,372 @@
+/* duet — BigVGAN-v1-style vocoder from core ops (see vocoder.h): loading under BigVGAN's names,
+ * planning one run size, and the forward pass (conv_pre, transposed-conv upsamplers, averaged
+ * AMP blocks with SnakeBeta, conv_post, tanh). Mirrors BigVGAN/AMPBlock1 of NVIDIA/BigVGAN
+ * (v1, as vendored by MMAudio) with the anti-aliased activations off, i.e. Vocoder in
+ * tools/duet_tiny/audio.py; tested by tests/golden/test_audio.c. */
+#include "vocoder.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/arena.h"
+#include "core/log.h"
+#include "core/ops.h"
+
+#define KERNEL_PRE_POST 7
+
+typedef struct {
+    duet_tensor *alpha; /* activations.A.act.alpha [C] */
+    duet_tensor *beta;  /* activations.A.act.beta [C] */
+} snake_w;
+
+/* One AMPBlock1 (resblocks.R). */
+typedef struct {
+    int64_t ch, k;
+    duet_tensor *c1_w[DUET_VOCODER_MAX_DILATIONS]; /* convs1.D.weight [C, C, k] */
+    duet_tensor *c1_b[DUET_VOCODER_MAX_DILATIONS]; /* convs1.D.bias [C] */
+    duet_tensor *c2_w[DUET_VOCODER_MAX_DILATIONS]; /* convs2.D.weight [C, C, k] */
+    duet_tensor *c2_b[DUET_VOCODER_MAX_DILATIONS]; /* convs2.D.bias [C] */
+    snake_w act[2 * DUET_VOCODER_MAX_DILATIONS];   /* activations.A (2 D before c1, 2 D + 1
+                                                      before c2) */
+} amp_block;
+
+struct duet_vocoder {
+    duet_vocoder_config cfg;
+    duet_backend *be;
+    duet_arena *arena;
+    duet_tensor *pre_w, *pre_b;                  /* conv_pre.{weight [C0, mels, 7], bias} */
+    duet_tensor *up_w[DUET_VOCODER_MAX_UPS];     /* ups.I.0.weight [C, C / 2, k] */
+    duet_tensor *up_b[DUET_VOCODER_MAX_UPS];     /* ups.I.0.bias [C / 2] */
+    amp_block res[DUET_VOCODER_MAX_UPS * DUET_VOCODER_MAX_KERNELS]; /* resblocks.R */
+    snake_w post;                                /* activation_post.act */
+    duet_tensor *post_w, *post_b;                /* conv_post.{weight [1, C, 7], bias [1]} */
+};
+
+struct duet_vocoder_session {
+    const duet_vocoder *v;
+    int64_t n_frames, n_samples;
+    duet_arena *arena;
+    duet_tensor *x, *xu, *xs, *t1, *t2; /* flat f32 buffers */
+};
+
+duet_vocoder_load_params duet_vocoder_default_load_params(void) {
+    duet_vocoder_load_params p = {.prefix = NULL, .weight_dtype = DUET_DTYPE_COUNT};
+    return p;
+}
+
+/* ---------------------------------------------------------------- loading */
+
+typedef struct {
+    const duet_safetensors *st;
+    const char *prefix;
+    duet_dtype weight_dtype;
+    duet_arena *arena;
+    duet_backend *be;
+    duet_tensor **loaded; /* every tensor loaded (named after its checkpoint entry) */
+    size_t n_loaded, cap_loaded;
+} loader;
+
+/* prefix + name with PyTorch shape (outermost first); kernels keep the file's dtype unless
+ * forced, vectors are f32. */
+static duet_status load(loader *ld, const char *name, bool kernel, int n_dims,
+                        const int64_t *shape, duet_tensor **out) {
+    char full[DUET_NAME_MAX];
+    int len = snprintf(full, sizeof full, "%s%s", ld->prefix, name);
+    if (len < 0 || (size_t)len >= sizeof full) return DUET_ERR_INVALID_ARG;
+    duet_dtype dt = DUET_F32;
+    if (kernel && ld->weight_dtype != DUET_DTYPE_COUNT) dt = ld->weight_dtype;
+    else if (kernel) {
+        const duet_safetensors_tensor *t = duet_safetensors_find(ld->st, full);
+        dt = t && t->dtype != DUET_I32 ? t->dtype : DUET_F32;
+    }
+    int64_t ne[DUET_MAX_DIMS];
+    for (int i = 0; i < n_dims; i++) ne[i] = shape[n_dims - 1 - i];
+    duet_status s = duet_safetensors_load_shaped(ld->st, full, ld->arena, ld->be, dt, n_dims,
+                                                 ne, out);
+    if (s == DUET_OK) {
+        DUET_ASSERT(ld->n_loaded < ld->cap_loaded);
+        ld->loaded[ld->n_loaded++] = *out;
+    }
+    return s;
+}
+
+/* base.weight [cout, cin, k] and base.bias [cout]. */
+static duet_status load_conv(loader *ld, const char *base, int64_t cout, int64_t cin, int64_t k,
+                             duet_tensor **w, duet_tensor **b) {
+    char name[96];
+    const int64_t ws[3] = {cout, cin, k}, bs[1] = {cout};
+    snprintf(name, sizeof name, "%s.weight", base);
+    duet_status s = load(ld, name, true, 3, ws, w);
+    snprintf(name, sizeof name, "%s.bias", base);
+    return s != DUET_OK ? s : load(ld, name, false, 1, bs, b);
+}
+
+static duet_status load_snake(loader *ld, const char *base, int64_t ch, snake_w *a) {
+    char name[96];
+    const int64_t shape[1] = {ch};
+    snprintf(name, sizeof name, "%s.act.alpha", base);
+    duet_status s = load(ld, name, false, 1, shape, &a->alpha);
+    snprintf(name, sizeof name, "%s.act.beta", base);
+    return s != DUET_OK ? s : load(ld, name, false, 1, shape, &a->beta);
+}
+
+static duet_status load_amp(loader *ld, int r, int64_t ch, int64_t k, int nd, amp_block *b) {
+    char base[64];
+    b->ch = ch;
+    b->k = k;
+    duet_status s = DUET_OK;
+    for (int d = 0; d < nd && s == DUET_OK; d++) {
+        snprintf(base, sizeof base, "resblocks.%d.convs1.%d", r, d);
+        s = load_conv(ld, base, ch, ch, k, &b->c1_w[d], &b->c1_b[d]);
+        snprintf(base, sizeof base, "resblocks.%d.convs2.%d", r, d);
+        if (s == DUET_OK) s = load_conv(ld, base, ch, ch, k, &b->c2_w[d], &b->c2_b[d]);
+    }
+    for (int a = 0; a < 2 * nd && s == DUET_OK; a++) {
+        snprintf(base, sizeof base, "resblocks.%d.activations.%d", r, a);
+        s = load_snake(ld, base, ch, &b->act[a]);
+    }
+    return s;
+}
+
+static duet_status load_all(loader *ld, duet_vocoder *v) {
+    const duet_vocoder_config *c = &v->cfg;
+    int64_t ch = c->upsample_initial_channel;
+    duet_status s = load_conv(ld, "conv_pre", ch, c->num_mels, KERNEL_PRE_POST, &v->pre_w,
+                              &v->pre_b);
+    for (int i = 0; i < c->n_ups && s == DUET_OK; i++) {
+        char base[64];
+        const int64_t shape[3] = {ch, ch / 2, c->upsample_kernel_sizes[i]}, bs[1] = {ch / 2};
+        snprintf(base, sizeof base, "ups.%d.0.weight", i);
+        s = load(ld, base, true, 3, shape, &v->up_w[i]);
+        snprintf(base, sizeof base, "ups.%d.0.bias", i);
+        if (s == DUET_OK) s = load(ld, base, false, 1, bs, &v->up_b[i]);
+        ch /= 2;
+        for (int j = 0; j < c->n_kernels && s == DUET_OK; j++) {
+            const int r = i * c->n_kernels + j;
+            s = load_amp(ld, r, ch, c->resblock_kernel_sizes[j], c->n_dilations, &v->res[r]);
+        }
+    }
+    if (s == DUET_OK) s = load_snake(ld, "activation_post", ch, &v->post);
+    if (s == DUET_OK)
+        s = load_conv(ld, "conv_post", 1, ch, KERNEL_PRE_POST, &v->post_w, &v->post_b);
+    return s;
+}
+
+static bool was_loaded(const loader *ld, const char *full) {
+    for (size_t i = 0; i < ld->n_loaded; i++)
+        if (!strcmp(ld->loaded[i]->name, full)) return true;
+    return false;
+}
+
+/* Every tensor under the prefix must have been loaded. */
+static duet_status check_unused(const loader *ld, const duet_vocoder *v) {
+    size_t n_bad = 0, np = strlen(ld->prefix);
+    for (size_t i = 0; i < duet_safetensors_count(ld->st); i++) {
+        const char *name = duet_safetensors_get(ld->st, i)->name;
+        if (strncmp(name, ld->prefix, np) || was_loaded(ld, name)) continue;
+        if (n_bad++ < 8)
+            DUET_LOGE("%s: tensor %s: not used by the vocoder (config: %d upsamplers, %d "
+                      "kernels, %d dilations)", duet_safetensors_name(ld->st), name,
+                      v->cfg.n_ups, v->cfg.n_kernels, v->cfg.n_dilations);
+    }
+    if (n_bad > 8)
+        DUET_LOGE("%s: ... %zu unused tensors in all", duet_safetensors_name(ld->st), n_bad);
+    return n_bad ? DUET_ERR_FORMAT : DUET_OK;
+}
+
+duet_status duet_vocoder_load(const duet_vocoder_config *cfg, const duet_safetensors *st,
+                              duet_backend *be, const duet_vocoder_load_params *p,
+                              duet_vocoder **out) {
+    duet_vocoder_load_params lp = p ? *p : duet_vocoder_default_load_params();
+    if (out) *out = NULL;
+    if (!cfg || !st || !be || !out || (lp.prefix && strlen(lp.prefix) > 40) ||
+        (lp.weight_dtype != DUET_DTYPE_COUNT && lp.weight_dtype != DUET_F32 &&
+         lp.weight_dtype != DUET_F16 && lp.weight_dtype != DUET_BF16)) {
+        DUET_LOGE("duet_vocoder_load: bad arguments");
+        return DUET_ERR_INVALID_ARG;
+    }
+    duet_status s = duet_vocoder_config_check(cfg, 0);
+    if (s != DUET_OK) return s;
+    duet_vocoder *v = duet_calloc(1, sizeof *v);
+    if (!v || !(v->arena = duet_arena_new(0))) {
+        duet_free(v);
+        return DUET_ERR_OUT_OF_MEMORY;
+    }
+    v->cfg = *cfg;
+    v->be = be;
+    loader ld = {st, lp.prefix ? lp.prefix : "vocoder.", lp.weight_dtype, v->arena, be, NULL, 0,
+                 0};
+    /* conv_pre, conv_post, activation_post: 6; per upsampler 2 + per AMP block 8 per dilation */
+    ld.cap_loaded = 6 + (size_t)cfg->n_ups * (2 + (size_t)cfg->n_kernels * 8 * cfg->n_dilations);
+    ld.loaded = duet_arena_alloc(v->arena, ld.cap_loaded * sizeof *ld.loaded);
+    s = ld.loaded ? load_all(&ld, v) : DUET_ERR_OUT_OF_MEMORY;
+    if (s == DUET_OK) s = check_unused(&ld, v);
+    if (s != DUET_OK) {
+        DUET_LOGE("%s: the vocoder does not load (%s)", duet_safetensors_name(st),
+                  duet_status_str(s));
+        duet_vocoder_free(&v);
+        return s;
+    }
+    *out = v;
+    return DUET_OK;
+}
+
+void duet_vocoder_free(duet_vocoder **v) {
+    if (!v || !*v) return;
+    duet_arena_free(&(*v)->arena);
+    duet_free(*v);
+    *v = NULL;
+}
+
+/* ---------------------------------------------------------------- planning */
+
+int64_t duet_vocoder_n_samples(const duet_vocoder_config *cfg, int64_t n_mel_frames) {
+    if (!cfg || n_mel_frames < 1 || n_mel_frames > ((int64_t)1 << 24) || cfg->n_ups < 1 ||
+        cfg->n_ups > DUET_VOCODER_MAX_UPS)
+        return -1;
+    int64_t n = n_mel_frames;
+    for (int i = 0; i < cfg->n_ups; i++) {
+        if (cfg->upsample_rates[i] < 1 || cfg->upsample_rates[i] > 64) return -1;
+        n *= cfg->upsample_rates[i];
+    }
+    return n;
+}
+
+static duet_tensor *flat(duet_arena *a, duet_backend *be, int64_t n, const char *name) {
+    duet_tensor *t = duet_tensor_new4(a, be, DUET_F32, n, 1, 1, 1);
+    if (t) duet_tensor_set_name(t, name);
+    return t;
+}
+
+duet_status duet_vocoder_session_new(const duet_vocoder *v, int64_t n_mel_frames,
+                                     duet_vocoder_session **out) {
+    if (out) *out = NULL;
+    const int64_t n_samples = v ? duet_vocoder_n_samples(&v->cfg, n_mel_frames) : -1;
+    if (!out || n_samples < 1) {
+        DUET_LOGE("duet_vocoder_session_new: bad arguments (%lld mel frames)",
+                  (long long)n_mel_frames);
+        return DUET_ERR_INVALID_ARG;
+    }
+    const duet_vocoder_config *c = &v->cfg;
+    int64_t l = n_mel_frames, ch = c->upsample_initial_channel, cap = l * ch;
+    for (int i = 0; i < c->n_ups; i++) {
+        l *= c->upsample_rates[i];
+        ch /= 2;
+        if (l * ch > cap) cap = l * ch;
+    }
+    duet_vocoder_session *s = duet_calloc(1, sizeof *s);
+    if (!s || !(s->arena = duet_arena_new(0))) {
+        duet_free(s);
+        return DUET_ERR_OUT_OF_MEMORY;
+    }
+    s->v = v;
+    s->n_frames = n_mel_frames;
+    s->n_samples = n_samples;
+    s->x = flat(s->arena, v->be, cap, "vocoder.x");
+    s->xu = flat(s->arena, v->be, cap, "vocoder.xu");
+    s->xs = flat(s->arena, v->be, cap, "vocoder.xs");
+    s->t1 = flat(s->arena, v->be, cap, "vocoder.t1");
+    s->t2 = flat(s->arena, v->be, cap, "vocoder.t2");
+    if (!s->x || !s->xu || !s->xs || !s->t1 || !s->t2) {
+        duet_vocoder_session_free(&s);
+        return DUET_ERR_OUT_OF_MEMORY;
+    }
+    *out = s;
+    return DUET_OK;
+}
+
+void duet_vocoder_session_free(duet_vocoder_session **s) {
+    if (!s || !*s) return;
+    duet_arena_free(&(*s)->arena);
+    duet_free(*s);
+    *s = NULL;
+}
+
+/* ---------------------------------------------------------------- forward */
+
+#define TRY(expr)                                                                              \
+    do {                                                                                       \
+        duet_status st_ = (expr);                                                              \
+        if (st_ != DUET_OK) return st_;                                                        \
+    } while (0)
+
+/* A contiguous [l, c] view of a flat buffer, on the stack (the op checks it fits). */
+static duet_tensor view(const duet_tensor *buf, int64_t l, int64_t c) {
+    duet_tensor v = *buf;
+    v.n_dims = 2;
+    v.ne[0] = l;
+    v.ne[1] = c;
+    v.nb[1] = sizeof(float) * (size_t)l;
+    for (int i = 2; i < DUET_MAX_DIMS; i++) {
+        v.ne[i] = 1;
+        v.nb[i] = v.nb[1] * (size_t)c;
+    }
+    return v;
+}
+
+static duet_status snake(duet_tensor *dst, const duet_tensor *x, const snake_w *a, bool log) {
+    return duet_snake_beta(dst, x, a->alpha, a->beta, log);
+}
+
+/* out [L, C] = AMPBlock1(in [L, C]); in is left unchanged. */
+static duet_status amp_forward(duet_vocoder_session *s, const amp_block *b, const int64_t *dil,
+                               const duet_tensor *in, duet_tensor *out, int64_t L) {
+    const bool log = s->v->cfg.snake_logscale;
+    const int nd = s->v->cfg.n_dilations;
+    duet_tensor t1 = view(s->t1, L, b->ch), t2 = view(s->t2, L, b->ch);
+    for (int d = 0; d < nd; d++) {
+        const duet_tensor *x = d == 0 ? in : out;
+        const int pad1 = (int)((b->k * dil[d] - dil[d]) / 2), pad2 = (int)((b->k - 1) / 2);
+        TRY(snake(&t1, x, &b->act[2 * d], log));
+        TRY(duet_conv1d(&t2, &t1, b->c1_w[d], b->c1_b[d], 1, pad1, (int)dil[d]));
+        TRY(snake(&t1, &t2, &b->act[2 * d + 1], log));
+        TRY(duet_conv1d(&t2, &t1, b->c2_w[d], b->c2_b[d], 1, pad2, 1));
+        TRY(duet_add(out, x, &t2));
+    }
+    return DUET_OK;
+}
+
+/* x [L, C] -> x [L u, C / 2]: upsampler i, then the mean of its AMP blocks. */
+static duet_status stage(duet_vocoder_session *s, int i, int64_t L, int64_t C) {
+    const duet_vocoder *v = s->v;
+    const duet_vocoder_config *c = &v->cfg;
+    const int64_t u = c->upsample_rates[i], k = c->upsample_kernel_sizes[i];
+    const int64_t Lo = L * u, Co = C / 2;
+    duet_tensor x = view(s->x, L, C), xu = view(s->xu, Lo, Co), xs = view(s->xs, Lo, Co);
+    duet_tensor y = view(s->x, Lo, Co);
+    TRY(duet_conv_transpose1d(&xu, &x, v->up_w[i], v->up_b[i], (int)u, (int)((k - u) / 2), 0));
+    for (int j = 0; j < c->n_kernels; j++) {
+        const int r = i * c->n_kernels + j;
+        TRY(amp_forward(s, &v->res[r], c->resblock_dilations[j], &xu, j == 0 ? &xs : &y, Lo));
+        if (j > 0) TRY(duet_add(&xs, &xs, &y));
+    }
+    return duet_scale(&y, &xs, 1.0f / (float)c->n_kernels, 0.0f);
+}
+
+duet_status duet_vocoder_eval(duet_vocoder_session *s, const duet_tensor *mel, duet_tensor *pcm) {
+    const duet_vocoder_config *c = s ? &s->v->cfg : NULL;
+    if (!s || !mel || !pcm || mel->dtype != DUET_F32 || mel->ne[0] != s->n_frames ||
+        mel->ne[1] != c->num_mels || duet_nelements(mel) != s->n_frames * c->num_mels ||
+        pcm->dtype != DUET_F32 || duet_nelements(pcm) != s->n_samples ||
+        !duet_is_contiguous(pcm) || !duet_is_contiguous(mel)) {
+        DUET_LOGE("duet_vocoder_eval: needs contiguous f32 mel [%lld, %lld] and pcm [%lld]",
+                  s ? (long long)s->n_frames : 0, c ? (long long)c->num_mels : 0,
+                  s ? (long long)s->n_samples : 0);
+        return DUET_ERR_INVALID_ARG;
+    }
+    const duet_vocoder *v = s->v;
+    int64_t L = s->n_frames, C = c->upsample_initial_channel;
+    duet_tensor x = view(s->x, L, C);
+    TRY(duet_conv1d(&x, mel, v->pre_w, v->pre_b, 1, KERNEL_PRE_POST / 2, 1));
+    for (int i = 0; i < c->n_ups; i++) {
+        TRY(stage(s, i, L, C));
+        L *= c->upsample_rates[i];
+        C /= 2;
+    }
+    x = view(s->x, L, C);
+    duet_tensor t1 = view(s->t1, L, C), out = view(pcm, L, 1);
+    TRY(snake(&t1, &x, &v->post, c->snake_logscale));
+    TRY(duet_conv1d(&out, &t1, v->post_w, v->post_b, 1, KERNEL_PRE_POST / 2, 1));
+    return duet_unary(&out, &out, DUET_UNARY_TANH);
+}

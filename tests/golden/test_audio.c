@@ -1,0 +1,589 @@
+/* duet — golden test of the audio side: host log-mel (audio/mel.c), the audio VAE's encoder and
+ * decoder (audio/audio_vae.c, vae_encoder.c, vae_decoder.c), the reference-audio encoder
+ * (encoders/audio_encoder.c) and the vocoder (audio/vocoder.c) against the PyTorch reference
+ * written by tools/golden/audio.py (tests/golden/audio.safetensors: tools/duet_tiny/audio.py at
+ * a tiny size, random weights with duet-tiny's names, f16 kernels where >= 1024 elements,
+ * computed in float64; config in the metadata in config.json's form).
+ * Cases: mel of in.wav (16 frames) and in.wav_odd (17); on every backend under test: the audio
+ * encoder from PCM (both lengths: the odd one drops a frame in the x2 pool), the VAE encoder
+ * from the reference mel, the decoder, the vocoder on the reference mel and chained after the
+ * decoder, each run twice on one session; kernels forced to f32 (same values: same tolerance)
+ * and bf16 (rounded: loose check). Also: malformed weights (missing, misshapen, unused
+ * tensors, bad statistics) and configs refused with errors naming the culprit, bad call
+ * shapes, and every host allocation of loading and planning made to fail in turn.
+ * Tolerances (normalized mean squared error): MEL_NMSE for the host mel (double arithmetic),
+ * CPU_NMSE for f32 arithmetic on the CPU, GPU_NMSE on Vulkan; measured: mel 1e-14, CPU
+ * <= 3.3e-13, lavapipe <= 6.2e-13 (bf16 kernels <= 4e-5). What semantic slips cost is in
+ * tools/golden/audio.py's report: mp_normalize's eps inside the root 1.2e-8 on the latent,
+ * a symmetric Hann window 4e-7 on the mel, no clamp 2e-2 to 3e-1, snake scale misread 3e-2. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "audio/audio_vae.h"
+#include "audio/mel.h"
+#include "audio/vocoder.h"
+#include "core/alloc.h"
+#include "core/safetensors.h"
+#include "encoders/audio_encoder.h"
+#include "harness.h"
+
+#define MEL_NMSE 1e-12
+#define CPU_NMSE 1e-10
+#define GPU_NMSE 1e-9
+#define BF16_NMSE 1e-3
+
+static const char *const golden_path = DUET_TEST_DATA_DIR "/golden/audio.safetensors";
+
+typedef struct {
+    const duet_safetensors *st;
+    duet_audio_config cfg;
+    int64_t n_wav, n_wav_odd, n_latent, n_mel;
+} golden;
+
+/* ---------------------------------------------------------------- log capture */
+
+static char captured[8192];
+
+static void capture(duet_log_level level, const char *msg, void *user) {
+    (void)user;
+    if (level > DUET_LOG_WARN) return;
+    fprintf(stderr, "  (expected) %s\n", msg);
+    size_t n = strlen(captured);
+    snprintf(captured + n, sizeof captured - n, "%s\n", msg);
+}
+
+static void capture_begin(void) {
+    captured[0] = 0;
+    duet_log_set_callback(capture, NULL);
+}
+
+static bool capture_end(const char *needle) {
+    duet_log_set_callback(NULL, NULL);
+    bool found = strstr(captured, needle) != NULL;
+    if (!found) fprintf(stderr, "FAIL: no log message names \"%s\"\n", needle);
+    return found;
+}
+
+static void quiet(duet_log_level level, const char *msg, void *user) {
+    (void)level, (void)msg, (void)user;
+}
+
+/* ---------------------------------------------------------------- helpers */
+
+static float *read_host(const duet_safetensors *st, const char *name, size_t *n_out) {
+    const duet_safetensors_tensor *t = duet_safetensors_find(st, name);
+    float *data = t && t->dtype == DUET_F32 ? malloc(t->nbytes ? t->nbytes : 1) : NULL;
+    if (!data) {
+        fprintf(stderr, "FAIL: %s: no f32 tensor %s\n", golden_path, name);
+        duet_test_failures++;
+        return NULL;
+    }
+    memcpy(data, t->data, t->nbytes); /* the mapping may be unaligned */
+    *n_out = t->nbytes / sizeof *data;
+    return data;
+}
+
+static double nmse(const float *got, const float *want, size_t n) {
+    double num = 0, den = 0;
+    for (size_t i = 0; i < n; i++) {
+        double e = (double)got[i] - want[i];
+        num += e * e;
+        den += (double)want[i] * want[i];
+    }
+    return num / (den > 1e-30 ? den : 1e-30);
+}
+
+static void compare_host(const char *label, const float *got, size_t n, const golden *g,
+                         const char *ref, double tol) {
+    size_t nw = 0;
+    float *want = read_host(g->st, ref, &nw);
+    char name[192];
+    snprintf(name, sizeof name, "%s %s", label, ref);
+    if (want && nw == n) {
+        fprintf(stderr, "%s: nmse %.3e (limit %.0e)\n", name, nmse(got, want, n), tol);
+        duet_test_close(name, got, want, n, tol);
+    } else if (want) {
+        fprintf(stderr, "FAIL %s: %zu values, reference has %zu\n", name, n, nw);
+        duet_test_failures++;
+    }
+    free(want);
+}
+
+/* Compares a backend tensor with golden tensor `ref`. */
+static void compare(const char *label, const duet_tensor *t, const golden *g, const char *ref,
+                    double tol) {
+    size_t n = (size_t)duet_nelements(t);
+    float *got = malloc(n * sizeof *got);
+    if (!got || duet_tensor_get_f32(t, got) != DUET_OK) {
+        fprintf(stderr, "FAIL %s %s: cannot read the result\n", label, ref);
+        duet_test_failures++;
+    } else {
+        compare_host(label, got, n, g, ref, tol);
+    }
+    free(got);
+}
+
+static int64_t file_len(const duet_safetensors *st, const char *name, int dim) {
+    const duet_safetensors_tensor *t = duet_safetensors_find(st, name);
+    return t ? t->ne[dim] : -1;
+}
+
+static bool read_golden(const duet_safetensors *st, golden *g) {
+    g->st = st;
+    const char *json = duet_safetensors_metadata(st, "config");
+    bool ok = json && duet_audio_config_parse(json, strlen(json), "golden metadata", &g->cfg) ==
+                          DUET_OK;
+    g->n_wav = file_len(st, "in.wav", 0);
+    g->n_wav_odd = file_len(st, "in.wav_odd", 0);
+    g->n_latent = file_len(st, "in.latent", 1);
+    g->n_mel = file_len(st, "out.mel", 0);
+    ok = ok && g->n_wav > 0 && g->n_wav_odd > 0 && g->n_latent > 0 && g->n_mel > 0;
+    if (!ok) fprintf(stderr, "FAIL: %s: config or inputs unusable\n", golden_path);
+    T_CHECK(ok);
+    return ok;
+}
+
+/* ---------------------------------------------------------------- mel (host) */
+
+static void check_mel_case(const golden *g, const duet_mel *m, const char *in, const char *ref,
+                           int64_t want_frames) {
+    size_t n = 0;
+    float *pcm = read_host(g->st, in, &n);
+    const int64_t nf = duet_mel_n_frames(m, (int64_t)n);
+    T_CHECK(nf == want_frames);
+    float *out = pcm && nf > 0 ? malloc((size_t)(nf * g->cfg.mel.n_mels) * sizeof *out) : NULL;
+    if (out) {
+        T_CHECK_OK(duet_mel_compute(m, pcm, (int64_t)n, out, nf));
+        compare_host("mel (host)", out, (size_t)(nf * g->cfg.mel.n_mels), g, ref, MEL_NMSE);
+    }
+    free(out);
+    free(pcm);
+}
+
+static void check_mel(const golden *g) {
+    duet_mel *m = NULL;
+    T_CHECK_OK(duet_mel_new(&g->cfg.mel, &m));
+    if (!m) return;
+    check_mel_case(g, m, "in.wav", "out.mel", g->n_wav / 256);
+    check_mel_case(g, m, "in.wav_odd", "out.mel_odd", g->n_wav_odd / 256);
+    /* reflect padding needs more than (n_fft - hop) / 2 = 384 samples */
+    T_CHECK(duet_mel_n_frames(m, 384) == -1 && duet_mel_n_frames(m, 385) == 1);
+    float pcm[400] = {0}, out[80];
+    capture_begin();
+    T_CHECK(duet_mel_compute(m, pcm, 400, out, 2) == DUET_ERR_INVALID_ARG);
+    T_CHECK(capture_end("400 samples give 1 frames, not 2"));
+    T_CHECK_OK(duet_mel_compute(m, pcm, 400, out, 1));
+    bool floor_ok = true; /* silence sits at the clamp: log10(1e-5) = -5 (up to the 1e-9) */
+    for (int i = 0; i < 80; i++) floor_ok = floor_ok && fabsf(out[i] + 5.0f) < 1e-3f;
+    T_CHECK(floor_ok);
+    duet_mel_free(&m);
+    duet_mel_params bad = g->cfg.mel;
+    bad.n_fft = 1000;
+    capture_begin();
+    T_CHECK(duet_mel_new(&bad, &m) == DUET_ERR_INVALID_ARG && !m);
+    T_CHECK(capture_end("power of two"));
+}
+
+/* ---------------------------------------------------------------- models on a backend */
+
+typedef struct {
+    duet_audio_encoder *enc;
+    duet_audio_vae_encoder *venc;
+    duet_audio_vae_decoder *dec;
+    duet_vocoder *voc;
+} models;
+
+static bool load_models(const golden *g, duet_backend *be, duet_dtype dtype, models *m) {
+    duet_audio_vae_load_params vp = duet_audio_vae_default_load_params();
+    duet_vocoder_load_params cp = duet_vocoder_default_load_params();
+    vp.weight_dtype = cp.weight_dtype = dtype;
+    memset(m, 0, sizeof *m);
+    return duet_audio_encoder_load(&g->cfg, g->st, be, &vp, &m->enc) == DUET_OK &&
+           duet_audio_vae_encoder_load(&g->cfg.vae, g->st, be, &vp, &m->venc) == DUET_OK &&
+           duet_audio_vae_decoder_load(&g->cfg.vae, g->st, be, &vp, &m->dec) == DUET_OK &&
+           duet_vocoder_load(&g->cfg.vocoder, g->st, be, &cp, &m->voc) == DUET_OK;
+}
+
+static void free_models(models *m) {
+    duet_audio_encoder_free(&m->enc);
+    duet_audio_vae_encoder_free(&m->venc);
+    duet_audio_vae_decoder_free(&m->dec);
+    duet_vocoder_free(&m->voc);
+}
+
+/* The audio encoder from PCM `in` against `ref`, twice on one session. */
+static void run_encoder(const golden *g, const models *m, duet_backend *be, const char *label,
+                        const char *in, const char *ref, double tol) {
+    size_t n = 0;
+    float *pcm = read_host(g->st, in, &n);
+    duet_audio_encoder_session *s = NULL;
+    duet_arena *a = duet_arena_new(0);
+    bool ok = pcm && a && duet_audio_encoder_session_new(m->enc, (int64_t)n, &s) == DUET_OK;
+    T_CHECK(ok);
+    if (ok) {
+        const int64_t L = duet_audio_encoder_session_latents(s);
+        T_CHECK(L == g->n_latent);
+        duet_tensor *lat = duet_tensor_new4(a, be, DUET_F32, g->cfg.vae.embed_dim, L, 1, 1);
+        for (int rep = 0; lat && rep < 2; rep++) {
+            T_CHECK_OK(duet_audio_encode(s, pcm, (int64_t)n, lat));
+            compare(label, lat, g, ref, tol);
+        }
+        T_CHECK(lat != NULL);
+    }
+    duet_audio_encoder_session_free(&s);
+    duet_arena_free(&a);
+    free(pcm);
+}
+
+/* The VAE encoder from the reference mel, the decoder, the vocoder on the reference mel and
+ * after the decoder; each twice. */
+static void run_vae_vocoder(const golden *g, const models *m, duet_backend *be,
+                            const char *label, double tol) {
+    const duet_audio_config *c = &g->cfg;
+    const int64_t T = g->n_mel, L = g->n_latent, N = T * 256;
+    duet_audio_vae_session *se = NULL, *sd = NULL;
+    duet_vocoder_session *sv = NULL;
+    duet_arena *a = duet_arena_new(0);
+    duet_tensor *mel = NULL, *zin = NULL, *dec_ref = NULL;
+    duet_tensor *z = a ? duet_tensor_new4(a, be, DUET_F32, c->vae.embed_dim, L, 1, 1) : NULL;
+    duet_tensor *dmel = a ? duet_tensor_new4(a, be, DUET_F32, T, c->mel.n_mels, 1, 1) : NULL;
+    duet_tensor *pcm = a ? duet_tensor_new4(a, be, DUET_F32, N, 1, 1, 1) : NULL;
+    bool ok = z && dmel && pcm &&
+              duet_safetensors_load(g->st, "out.mel", a, be, DUET_F32, &mel) == DUET_OK &&
+              duet_safetensors_load(g->st, "in.latent", a, be, DUET_F32, &zin) == DUET_OK &&
+              duet_safetensors_load(g->st, "out.dec_mel", a, be, DUET_F32, &dec_ref) == DUET_OK &&
+              duet_audio_vae_encoder_session_new(m->venc, T, &se) == DUET_OK &&
+              duet_audio_vae_decoder_session_new(m->dec, L, &sd) == DUET_OK &&
+              duet_vocoder_session_new(m->voc, T, &sv) == DUET_OK;
+    T_CHECK(ok);
+    char lab[160];
+    for (int rep = 0; ok && rep < 2; rep++) {
+        snprintf(lab, sizeof lab, "%s vae encoder (reference mel)", label);
+        T_CHECK_OK(duet_audio_vae_encode(se, mel, z));
+        compare(lab, z, g, "out.latent", tol);
+        snprintf(lab, sizeof lab, "%s vae decoder", label);
+        T_CHECK_OK(duet_audio_vae_decode(sd, zin, dmel));
+        compare(lab, dmel, g, "out.dec_mel", tol);
+        snprintf(lab, sizeof lab, "%s vocoder (reference mel)", label);
+        T_CHECK_OK(duet_vocoder_eval(sv, dec_ref, pcm));
+        compare(lab, pcm, g, "out.wav", tol);
+        snprintf(lab, sizeof lab, "%s decoder + vocoder", label);
+        T_CHECK_OK(duet_vocoder_eval(sv, dmel, pcm));
+        compare(lab, pcm, g, "out.wav", tol);
+    }
+    duet_vocoder_session_free(&sv);
+    duet_audio_vae_session_free(&sd);
+    duet_audio_vae_session_free(&se);
+    duet_arena_free(&a);
+}
+
+static void run_backend(const golden *g, duet_backend *be, duet_dtype dtype, bool all,
+                        double tol) {
+    models m;
+    char label[96];
+    snprintf(label, sizeof label, "%s, %s kernels:",
+             duet_backend_get_kind(be) == DUET_BACKEND_CPU ? "cpu" : "vulkan",
+             dtype == DUET_DTYPE_COUNT ? "stored" : duet_dtype_name(dtype));
+    bool ok = load_models(g, be, dtype, &m);
+    T_CHECK(ok);
+    if (ok) {
+        char lab[128];
+        snprintf(lab, sizeof lab, "%s audio encoder (pcm)", label);
+        run_encoder(g, &m, be, lab, "in.wav", "out.latent", tol);
+        if (all) run_encoder(g, &m, be, lab, "in.wav_odd", "out.latent_odd", tol);
+        run_vae_vocoder(g, &m, be, label, tol);
+    }
+    free_models(&m);
+}
+
+/* ---------------------------------------------------------------- malformed weights */
+
+typedef struct {
+    const char *drop;          /* left out */
+    const char *reshape;       /* one element narrower in its innermost dim */
+    const char *extra;         /* a copy of the first tensor under this name */
+    const char *replace;       /* data replaced by `data` (same size) */
+    const void *data;
+} variant;
+
+static bool write_variant(const golden *g, const char *path, const variant *v) {
+    size_t n = duet_safetensors_count(g->st);
+    duet_safetensors_entry *e = calloc(n + 1, sizeof *e);
+    size_t k = 0;
+    for (size_t i = 0; e && i < n; i++) {
+        const duet_safetensors_tensor *t = duet_safetensors_get(g->st, i);
+        if (v->drop && !strcmp(t->name, v->drop)) continue;
+        e[k] = (duet_safetensors_entry){t->name, t->dtype, t->n_dims, {0}, t->data};
+        memcpy(e[k].ne, t->ne, sizeof t->ne);
+        if (v->reshape && !strcmp(t->name, v->reshape)) e[k].ne[0] -= 1; /* data is larger */
+        if (v->replace && !strcmp(t->name, v->replace)) e[k].data = v->data;
+        k++;
+    }
+    if (e && v->extra) {
+        e[k] = e[0];
+        e[k++].name = v->extra;
+    }
+    bool ok = e && duet_safetensors_write(path, e, k, NULL, 0) == DUET_OK;
+    free(e);
+    return ok;
+}
+
+typedef enum { PART_ENCODER, PART_DECODER, PART_VOCODER } part;
+
+static duet_status load_part(const duet_audio_config *cfg, const duet_safetensors *st,
+                             duet_backend *be, part p) {
+    duet_audio_encoder *e = NULL;
+    duet_audio_vae_decoder *d = NULL;
+    duet_vocoder *v = NULL;
+    duet_status s = p == PART_ENCODER   ? duet_audio_encoder_load(cfg, st, be, NULL, &e)
+                    : p == PART_DECODER ? duet_audio_vae_decoder_load(&cfg->vae, st, be, NULL, &d)
+                                        : duet_vocoder_load(&cfg->vocoder, st, be, NULL, &v);
+    T_CHECK((s == DUET_OK) == (e || d || v));
+    duet_audio_encoder_free(&e);
+    duet_audio_vae_decoder_free(&d);
+    duet_vocoder_free(&v);
+    return s;
+}
+
+static void expect_load_error(const duet_audio_config *cfg, const char *path, duet_backend *be,
+                              part p, duet_status want, const char *needle) {
+    duet_safetensors *st = NULL;
+    T_CHECK_OK(duet_safetensors_open(path, &st));
+    if (!st) return;
+    capture_begin();
+    duet_status s = load_part(cfg, st, be, p);
+    T_CHECK(capture_end(needle));
+    if (s != want)
+        fprintf(stderr, "FAIL: loading %s gave %s, expected %s\n", needle, duet_status_str(s),
+                duet_status_str(want));
+    T_CHECK(s == want);
+    duet_safetensors_close(&st);
+}
+
+static void check_bad_weights(const golden *g, duet_backend *be) {
+    char path[256];
+    const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+    snprintf(path, sizeof path, "%s/duet_test_audio_%ld.safetensors", tmp, (long)getpid());
+    const float neg_std[80] = {-1.0f};
+    const struct {
+        variant v;
+        part p;
+        duet_status want;
+        const char *needle;
+    } cases[] = {
+        {{.drop = "audio_vae.decoder.up.1.upsample.conv.weight"}, PART_DECODER,
+         DUET_ERR_NOT_FOUND, "audio_vae.decoder.up.1.upsample.conv.weight"},
+        {{.drop = "audio_vae.encoder.learnable_gain"}, PART_ENCODER, DUET_ERR_NOT_FOUND,
+         "audio_vae.encoder.learnable_gain"},
+        {{.drop = "vocoder.resblocks.5.activations.3.act.beta"}, PART_VOCODER,
+         DUET_ERR_NOT_FOUND, "vocoder.resblocks.5.activations.3.act.beta"},
+        {{.reshape = "vocoder.ups.1.0.weight"}, PART_VOCODER, DUET_ERR_FORMAT,
+         "vocoder.ups.1.0.weight"},
+        {{.reshape = "audio_vae.encoder.down.2.attn.1.qkv.weight"}, PART_ENCODER,
+         DUET_ERR_FORMAT, "audio_vae.encoder.down.2.attn.1.qkv.weight"},
+        {{.reshape = "audio_vae.data_std"}, PART_DECODER, DUET_ERR_FORMAT,
+         "audio_vae.data_std"},
+        {{.replace = "audio_vae.data_std", .data = neg_std}, PART_ENCODER, DUET_ERR_FORMAT,
+         "data_std: entry 0 is -1"},
+        {{.extra = "audio_vae.encoder.down.0.block.2.conv1.weight"}, PART_ENCODER,
+         DUET_ERR_FORMAT, "audio_vae.encoder.down.0.block.2.conv1.weight: not used"},
+        {{.extra = "vocoder.resblocks.9.convs1.0.weight"}, PART_VOCODER, DUET_ERR_FORMAT,
+         "vocoder.resblocks.9.convs1.0.weight: not used"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        if (write_variant(g, path, &cases[i].v))
+            expect_load_error(&g->cfg, path, be, cases[i].p, cases[i].want, cases[i].needle);
+        else
+            T_CHECK(!"cannot write a variant file");
+    remove(path);
+    /* configs that leave tensors of the file unused, or want more */
+    duet_audio_config c = g->cfg;
+    c.vae.n_res_blocks = 1;
+    expect_load_error(&c, golden_path, be, PART_ENCODER, DUET_ERR_FORMAT,
+                      "audio_vae.encoder.down.0.block.1.");
+    c = g->cfg;
+    c.vae.attn_levels = 0;
+    expect_load_error(&c, golden_path, be, PART_DECODER, DUET_ERR_FORMAT,
+                      "audio_vae.decoder.up.2.attn.0.");
+    c = g->cfg;
+    c.vocoder.n_dilations = 2;
+    expect_load_error(&c, golden_path, be, PART_VOCODER, DUET_ERR_FORMAT,
+                      "vocoder.resblocks.0.activations.4.act.alpha: not used");
+    c = g->cfg;
+    c.vocoder.upsample_initial_channel = 32;
+    expect_load_error(&c, golden_path, be, PART_VOCODER, DUET_ERR_FORMAT,
+                      "vocoder.conv_pre.weight");
+}
+
+/* ---------------------------------------------------------------- configs */
+
+/* The golden's config JSON with `from` replaced by `to` must fail with `want`, naming
+ * `needle`. */
+static void expect_config_error(const char *json, const char *from, const char *to,
+                                duet_status want, const char *needle) {
+    char text[4096];
+    const char *at = strstr(json, from);
+    T_CHECK(at != NULL && strlen(json) + strlen(to) < sizeof text);
+    if (!at || strlen(json) + strlen(to) >= sizeof text) return;
+    const size_t head = (size_t)(at - json), nt = strlen(to), tail = strlen(at + strlen(from));
+    memcpy(text, json, head);
+    memcpy(text + head, to, nt);
+    memcpy(text + head + nt, at + strlen(from), tail + 1);
+    duet_audio_config cfg;
+    capture_begin();
+    duet_status s = duet_audio_config_parse(text, strlen(text), "bad.json", &cfg);
+    T_CHECK(capture_end(needle));
+    if (s != want) fprintf(stderr, "FAIL: config with %s gave %s\n", to, duet_status_str(s));
+    T_CHECK(s == want);
+}
+
+static void check_configs(const golden *g) {
+    const char *json = duet_safetensors_metadata(g->st, "config");
+    const duet_audio_config *c = &g->cfg;
+    T_CHECK(c->mel.n_fft == 1024 && c->mel.hop == 256 && c->mel.n_mels == 80 &&
+            c->mel.fmax_hz == 8000.0 && c->mel.log_clamp == 1e-5);
+    T_CHECK(c->vae.n_levels == 3 && c->vae.ch_mult[2] == 4 && c->vae.attn_levels == 4u &&
+            c->vae.down_levels == 1u && c->vae.clip_act == 1.5f && c->vae.embed_dim == 6);
+    T_CHECK(c->vocoder.n_ups == 3 && c->vocoder.upsample_rates[2] == 4 &&
+            c->vocoder.n_kernels == 3 && c->vocoder.n_dilations == 3 &&
+            c->vocoder.resblock_dilations[2][2] == 5 && c->vocoder.snake_logscale);
+    T_CHECK(duet_audio_vae_latent_len(&c->vae, 17) == 8 &&
+            duet_audio_vae_mel_len(&c->vae, 8) == 16);
+    T_CHECK(duet_vocoder_n_samples(&c->vocoder, 16) == 4096);
+    expect_config_error(json, "\"antialias\": false", "\"antialias\": true", DUET_ERR_UNSUPPORTED,
+                        "vocoder.antialias");
+    expect_config_error(json, "\"mp_baked\"", "\"mp_raw\"", DUET_ERR_UNSUPPORTED,
+                        "audio_vae.weights: \"mp_raw\"");
+    expect_config_error(json, "\"upsample_rates\"", "\"upsample_ratez\"", DUET_ERR_FORMAT,
+                        "vocoder.upsample_rates: required");
+    expect_config_error(json, "[8, 8, 4]", "[8, 8, 2]", DUET_ERR_FORMAT,
+                        "product of upsample_rates");
+    expect_config_error(json, "\"data_dim\": 80", "\"data_dim\": 81", DUET_ERR_FORMAT,
+                        "must agree");
+    expect_config_error(json, "\"ch_mult\": [1, 2, 4]", "\"ch_mult\": 4", DUET_ERR_FORMAT,
+                        "audio_vae.ch_mult: must be an array");
+    expect_config_error(json, "{", "[", DUET_ERR_FORMAT, "bad.json:1:");
+    expect_config_error(json, "\"resblock\": \"1\"", "\"resblock\": \"2\"", DUET_ERR_UNSUPPORTED,
+                        "vocoder.resblock");
+}
+
+/* ---------------------------------------------------------------- bad calls */
+
+static void expect_invalid(duet_status s, const char *needle) {
+    T_CHECK(s == DUET_ERR_INVALID_ARG);
+    T_CHECK(capture_end(needle));
+}
+
+static void check_bad_calls(const golden *g, duet_backend *be) {
+    models m;
+    duet_audio_vae_session *se = NULL, *sd = NULL;
+    duet_vocoder_session *sv = NULL;
+    duet_audio_encoder_session *sa = NULL;
+    duet_arena *a = duet_arena_new(0);
+    bool ok = a && load_models(g, be, DUET_DTYPE_COUNT, &m) &&
+              duet_audio_vae_encoder_session_new(m.venc, g->n_mel, &se) == DUET_OK &&
+              duet_audio_vae_decoder_session_new(m.dec, g->n_latent, &sd) == DUET_OK &&
+              duet_vocoder_session_new(m.voc, g->n_mel, &sv) == DUET_OK &&
+              duet_audio_encoder_session_new(m.enc, g->n_wav, &sa) == DUET_OK;
+    T_CHECK(ok);
+    duet_tensor *z = a ? duet_tensor_new4(a, be, DUET_F32, 6, g->n_latent, 1, 1) : NULL;
+    duet_tensor *mel = a ? duet_tensor_new4(a, be, DUET_F32, g->n_mel, 80, 1, 1) : NULL;
+    duet_tensor *pcm = a ? duet_tensor_new4(a, be, DUET_F32, g->n_mel * 256 - 1, 1, 1, 1) : NULL;
+    if (ok && z && mel && pcm) {
+        capture_begin();
+        expect_invalid(duet_audio_vae_encode(sd, mel, z), "belongs to the decoder");
+        capture_begin();
+        expect_invalid(duet_audio_vae_decode(sd, mel, mel), "needs latent [6, 8]");
+        capture_begin();
+        expect_invalid(duet_vocoder_eval(sv, mel, pcm), "pcm [4096]");
+        float x[8] = {0};
+        capture_begin();
+        expect_invalid(duet_audio_encode(sa, x, 8, z), "encodes 4096 samples, got 8");
+        duet_audio_vae_session *bad = NULL;
+        capture_begin();
+        expect_invalid(duet_audio_vae_encoder_session_new(m.venc, 1, &bad), "leave no frame");
+        T_CHECK(!bad);
+        duet_audio_encoder_session *bad2 = NULL;
+        capture_begin();
+        expect_invalid(duet_audio_encoder_session_new(m.enc, 500, &bad2), "too few");
+        T_CHECK(!bad2);
+    }
+    duet_audio_encoder_session_free(&sa);
+    duet_vocoder_session_free(&sv);
+    duet_audio_vae_session_free(&sd);
+    duet_audio_vae_session_free(&se);
+    if (ok) free_models(&m);
+    duet_arena_free(&a);
+}
+
+/* ---------------------------------------------------------------- allocation failures */
+
+/* Loads and plans every part with the n-th host allocation failing. */
+static duet_status load_and_plan(const golden *g, duet_backend *be) {
+    models m;
+    memset(&m, 0, sizeof m);
+    duet_audio_encoder_session *sa = NULL;
+    duet_audio_vae_session *sd = NULL;
+    duet_vocoder_session *sv = NULL;
+    duet_status s = duet_audio_encoder_load(&g->cfg, g->st, be, NULL, &m.enc);
+    T_CHECK((s == DUET_OK) == (m.enc != NULL));
+    if (s == DUET_OK) s = duet_audio_encoder_session_new(m.enc, g->n_wav, &sa);
+    if (s == DUET_OK) s = duet_audio_vae_decoder_load(&g->cfg.vae, g->st, be, NULL, &m.dec);
+    if (s == DUET_OK) s = duet_audio_vae_decoder_session_new(m.dec, g->n_latent, &sd);
+    if (s == DUET_OK) s = duet_vocoder_load(&g->cfg.vocoder, g->st, be, NULL, &m.voc);
+    if (s == DUET_OK) s = duet_vocoder_session_new(m.voc, g->n_mel, &sv);
+    T_CHECK((s == DUET_OK) == (sa && sd && sv));
+    duet_vocoder_session_free(&sv);
+    duet_audio_vae_session_free(&sd);
+    duet_audio_encoder_session_free(&sa);
+    free_models(&m);
+    return s;
+}
+
+static void check_alloc_failures(const golden *g, duet_backend *be) {
+    long n = 0;
+    duet_status st = DUET_ERR_OUT_OF_MEMORY;
+    for (; st != DUET_OK && n < 100000; n++) {
+        duet_log_set_callback(quiet, NULL);
+        duet_alloc_fail_after(n);
+        st = load_and_plan(g, be);
+        duet_alloc_fail_after(-1);
+        duet_log_set_callback(NULL, NULL);
+        if (st != DUET_OK && st != DUET_ERR_OUT_OF_MEMORY && st != DUET_ERR_DEVICE_OOM) {
+            fprintf(stderr, "FAIL: allocation %ld failing gave %s\n", n, duet_status_str(st));
+            duet_test_failures++;
+        }
+    }
+    fprintf(stderr, "allocation failures: %ld points of load + plan, all reported\n", n - 1);
+    T_CHECK(st == DUET_OK);
+}
+
+int main(void) {
+    duet_backend *bes[2];
+    int nb = duet_test_backends(bes, 2);
+    duet_safetensors *st = NULL;
+    if (nb < 1 || duet_safetensors_open(golden_path, &st) != DUET_OK) {
+        fprintf(stderr, "FAIL: cannot open %s (regenerate with tools/golden/audio.py)\n",
+                golden_path);
+        duet_test_failures++;
+        return duet_test_end(bes, nb);
+    }
+    golden g;
+    if (read_golden(st, &g)) {
+        check_configs(&g);
+        check_mel(&g);
+        check_bad_weights(&g, bes[0]);
+        check_bad_calls(&g, bes[0]);
+        check_alloc_failures(&g, bes[0]);
+        for (int b = 0; b < nb; b++) {
+            double tol = duet_backend_get_kind(bes[b]) == DUET_BACKEND_CPU ? CPU_NMSE : GPU_NMSE;
+            run_backend(&g, bes[b], DUET_DTYPE_COUNT, true, tol);
+            run_backend(&g, bes[b], DUET_F32, false, tol);
+            run_backend(&g, bes[b], DUET_BF16, false, BF16_NMSE);
+        }
+    }
+    duet_safetensors_close(&st);
+    return duet_test_end(bes, nb);
+}
