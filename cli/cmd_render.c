@@ -3,9 +3,10 @@
  * sampling with CFG (diffusion/generate.h) -> video VAE decode -> audio VAE decode ->
  * vocoder -> shot assembly (mux/assemble.h) -> loudness -> MP4 (mux/mp4_writer.h).
  *
- * State: the stages up to and including the DiT load and prompt tokenization run; the text
- * encoder, video VAE and audio VAE/vocoder have not landed in this build, so a render stops
- * at the text-encoder stage with DUET_ERR_UNSUPPORTED ("not built yet") and writes nothing.
+ * State: job check, reference decoding, model load (DiT + text encoder + tokenizer) and text
+ * encoding of prompt and negatives run; sampling (diffusion/generate.h), VAE decodes, vocoder,
+ * assembly and the MP4 are not wired yet, so a render stops there with DUET_ERR_UNSUPPORTED
+ * ("not built yet") and writes nothing.
  * No output is ever faked. The output is only ever written to OUT.tmp and renamed, and a
  * SIGINT/SIGTERM removes the temporary file and exits non-zero. */
 #include <errno.h>
@@ -26,6 +27,9 @@
 #include "core/safetensors.h"
 #include "diffusion/dit.h"
 #include "diffusion/dit_config.h"
+#include "core/arena.h"
+#include "encoders/text_encoder.h"
+#include "encoders/text_prompt.h"
 #include "encoders/tokenizer.h"
 #include "video/png_io.h"
 #include "audio/wav_io.h"
@@ -47,6 +51,10 @@ typedef struct {
     duet_safetensors *st;
     duet_tokenizer *tok;
     duet_dit *dit;
+    duet_text_encoder_config tcfg;
+    duet_text_encoder *text;
+    duet_text_encoder_session *text_s;
+    duet_backend *be;
 } render_model;
 
 /* Per-shot record for the summary: seed, steps and seconds per stage (-1: not reached). */
@@ -177,12 +185,20 @@ static bool load_model(const render_args *a, const duet_job *job, duet_backend *
     if (!ok) return false;
     progress(a, 0, "load", "start");
     duet_dit_load_params lp = duet_dit_default_load_params();
-    ok = duet_dit_load(&m->cfg, m->st, be, &lp, &m->dit) == DUET_OK;
+    snprintf(p, sizeof p, "%s/config.json", m->dir);
+    m->be = be;
+    ok = duet_dit_load(&m->cfg, m->st, be, &lp, &m->dit) == DUET_OK &&
+         duet_text_encoder_config_load(p, &m->tcfg) == DUET_OK &&
+         duet_text_encoder_load(&m->tcfg, m->st, "text_encoder.", be, NULL, &m->text) ==
+             DUET_OK &&
+         duet_text_encoder_session_new(m->text, m->tcfg.text_len, &m->text_s) == DUET_OK;
     progress(a, 0, "load", ok ? "done" : "failed");
     return ok;
 }
 
 static void free_model(render_model *m) {
+    duet_text_encoder_session_free(&m->text_s);
+    duet_text_encoder_free(&m->text);
     duet_dit_free(&m->dit);
     duet_tokenizer_free(&m->tok);
     duet_safetensors_close(&m->st);
@@ -223,6 +239,27 @@ static bool check_references(const duet_job *job) {
     return ok;
 }
 
+/* The prompt and both negative prompts -> context rows (Ovi's padded [dim, text_len]). A
+ * missing negative is "" (Ovi's default: the lone EOS). */
+static duet_status encode_texts(const render_model *m, const duet_job *job,
+                                const duet_job_shot *s) {
+    (void)job;
+    duet_arena *ar = duet_arena_new(0);
+    if (!ar) return DUET_ERR_OUT_OF_MEMORY;
+    const char *texts[3] = {s->prompt, s->negative_video ? s->negative_video : "",
+                            s->negative_audio ? s->negative_audio : ""};
+    duet_status st = DUET_OK;
+    for (int k = 0; k < 3 && st == DUET_OK; k++) {
+        duet_tensor *ctx = duet_tensor_new4(ar, m->be, DUET_F32, m->tcfg.dim, m->tcfg.text_len,
+                                            1, 1);
+        st = ctx ? duet_text_encode_prompt(m->text_s, m->tok, texts[k], ctx, NULL)
+                 : DUET_ERR_OUT_OF_MEMORY;
+    }
+    if (st == DUET_OK) st = duet_backend_sync(m->be);
+    duet_arena_free(&ar);
+    return st;
+}
+
 /* One shot. Stages that have not landed fail with DUET_ERR_UNSUPPORTED. */
 static duet_status render_shot(const render_args *a, const render_model *m, const duet_job *job,
                                int i, shot_record *rec) {
@@ -239,11 +276,16 @@ static duet_status render_shot(const render_args *a, const render_model *m, cons
     progress(a, i, "tokenize", ok ? "done" : "failed");
     rec->t[ST_TOKENIZE] = now_s() - t0;
     if (!ok) return DUET_ERR_FORMAT;
-    rec->t[ST_TEXT] = 0;
     progress(a, i, "text_encoder", "start");
-    fprintf(stderr, "duet render: shot %d: text encoder: not built yet (encoders/text_encoder.h "
-                    "has not landed); nothing written\n", i);
-    progress(a, i, "text_encoder", "failed");
+    t0 = now_s();
+    duet_status st = encode_texts(m, job, s);
+    rec->t[ST_TEXT] = now_s() - t0;
+    progress(a, i, "text_encoder", st == DUET_OK ? "done" : "failed");
+    if (st != DUET_OK) return st;
+    /* Not wired yet: duet_generate (diffusion/generate.h) with these contexts, the video VAE
+     * decode (video/vae.h), the audio VAE + vocoder (branch 'aud'), assembly and the MP4. */
+    fprintf(stderr, "duet render: shot %d: sampling/decoding: not built yet in duet render "
+                    "(text encoding is the last stage wired); nothing written\n", i);
     return DUET_ERR_UNSUPPORTED;
 }
 

@@ -19,6 +19,7 @@ fails=0
 [ $rc -ne 0 ] || { echo "FAIL: exit 0"; fails=1; }
 grep -q '"stage":"load","state":"done"' "$T/out" || { echo "FAIL: model did not load"; fails=1; }
 grep -q '"stage":"tokenize","state":"done"' "$T/out" || { echo "FAIL: no tokenize"; fails=1; }
+grep -q '"stage":"text_encoder","state":"done"' "$T/out" || { echo "FAIL: no text encoding"; fails=1; }
 grep -q "not built yet" "$T/err" || { echo "FAIL: no 'not built yet'"; fails=1; }
 ! ls "$T"/*.mp4 "$T"/*.tmp >/dev/null 2>&1 || { echo "FAIL: output left"; fails=1; }
 [ $fails -eq 0 ] && echo "ok: stops at the missing stage"
