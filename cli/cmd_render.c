@@ -3,10 +3,10 @@
  * sampling with CFG (diffusion/generate.h) -> video VAE decode -> audio VAE decode ->
  * vocoder -> shot assembly (mux/assemble.h) -> loudness -> MP4 (mux/mp4_writer.h).
  *
- * State: job check, reference decoding, model load (DiT + text encoder + tokenizer) and text
- * encoding of prompt and negatives run; sampling (diffusion/generate.h), VAE decodes, vocoder,
- * assembly and the MP4 are not wired yet, so a render stops there with DUET_ERR_UNSUPPORTED
- * ("not built yet") and writes nothing.
+ * State: job check, reference decoding, model load (DiT + text encoder + tokenizer), text
+ * encoding of prompt and negatives and DiT sampling with CFG (shots without image / audio /
+ * continue) run; the VAE decodes, vocoder, assembly and the MP4 are not wired yet, so a
+ * render stops after sampling with DUET_ERR_UNSUPPORTED ("not built yet") and writes nothing.
  * No output is ever faked. The output is only ever written to OUT.tmp and renamed, and a
  * SIGINT/SIGTERM removes the temporary file and exits non-zero. */
 #include <errno.h>
@@ -27,6 +27,7 @@
 #include "core/safetensors.h"
 #include "diffusion/dit.h"
 #include "diffusion/dit_config.h"
+#include "diffusion/generate.h"
 #include "core/arena.h"
 #include "encoders/text_encoder.h"
 #include "encoders/text_prompt.h"
@@ -58,8 +59,8 @@ typedef struct {
 } render_model;
 
 /* Per-shot record for the summary: seed, steps and seconds per stage (-1: not reached). */
-enum { ST_TOKENIZE, ST_TEXT, ST_COUNT };
-static const char *const stage_names[ST_COUNT] = {"tokenize", "text_encoder"};
+enum { ST_TOKENIZE, ST_TEXT, ST_SAMPLE, ST_COUNT };
+static const char *const stage_names[ST_COUNT] = {"tokenize", "text_encoder", "sample"};
 typedef struct {
     uint64_t seed;
     int steps;
@@ -241,22 +242,81 @@ static bool check_references(const duet_job *job) {
 
 /* The prompt and both negative prompts -> context rows (Ovi's padded [dim, text_len]). A
  * missing negative is "" (Ovi's default: the lone EOS). */
-static duet_status encode_texts(const render_model *m, const duet_job *job,
-                                const duet_job_shot *s) {
-    (void)job;
-    duet_arena *ar = duet_arena_new(0);
-    if (!ar) return DUET_ERR_OUT_OF_MEMORY;
+static duet_status encode_texts(const render_model *m, duet_arena *ar, const duet_job_shot *s,
+                                duet_tensor *ctx[3]) {
     const char *texts[3] = {s->prompt, s->negative_video ? s->negative_video : "",
                             s->negative_audio ? s->negative_audio : ""};
     duet_status st = DUET_OK;
     for (int k = 0; k < 3 && st == DUET_OK; k++) {
-        duet_tensor *ctx = duet_tensor_new4(ar, m->be, DUET_F32, m->tcfg.dim, m->tcfg.text_len,
-                                            1, 1);
-        st = ctx ? duet_text_encode_prompt(m->text_s, m->tok, texts[k], ctx, NULL)
-                 : DUET_ERR_OUT_OF_MEMORY;
+        ctx[k] = duet_tensor_new4(ar, m->be, DUET_F32, m->tcfg.dim, m->tcfg.text_len, 1, 1);
+        st = ctx[k] ? duet_text_encode_prompt(m->text_s, m->tok, texts[k], ctx[k], NULL)
+                    : DUET_ERR_OUT_OF_MEMORY;
     }
     if (st == DUET_OK) st = duet_backend_sync(m->be);
-    duet_arena_free(&ar);
+    return st;
+}
+
+typedef struct {
+    const render_args *a;
+    int shot;
+    double t0;
+} step_ctx;
+
+static bool on_step(int step, int n_steps, void *user) {
+    const step_ctx *c = user;
+    double el = now_s() - c->t0, eta = el / step * (n_steps - step);
+    if (c->a->json) {
+        printf("{\"shot\":%d,\"stage\":\"sample\",\"step\":%d,\"steps\":%d,"
+               "\"eta_s\":%.1f}\n", c->shot, step, n_steps, eta);
+        fflush(stdout);
+    } else if (!c->a->quiet && isatty(STDERR_FILENO)) {
+        fprintf(stderr, "\r[shot %d] sample %3d/%d  ETA %5.1f s\033[K%s", c->shot, step,
+                n_steps, eta, step == n_steps ? "\n" : "");
+    }
+    return true;
+}
+
+/* Latent geometry of a shot (sample.py's, from config.py: 16x16 px per latent pixel, 4 frames
+ * per latent frame after the first, 512 audio samples at 16 kHz per audio token; 49 frames at
+ * 16 fps -> 13 latent frames and 96 audio tokens). */
+static duet_dit_shape shot_shape(const duet_job *job, const duet_job_shot *s) {
+    duet_dit_shape sh;
+    sh.video_frames = 1 + (s->n_frames - 1 + 3) / 4;
+    sh.video_h = job->height / 16;
+    sh.video_w = job->width / 16;
+    sh.audio_len = ((int64_t)s->n_frames * 16000 / job->fps + 511) / 512;
+    return sh;
+}
+
+/* DiT sampling with CFG (diffusion/generate.h) from noise seeded by the shot's seed. */
+static duet_status sample_shot(const render_args *a, const render_model *m, const duet_job *job,
+                               int i, duet_arena *ar, duet_tensor *ctx[3]) {
+    const duet_job_shot *s = &job->shots[i];
+    if (s->image_path || s->audio_path || s->continues) {
+        fprintf(stderr, "duet render: shot %d: reference image / audio / continue conditioning: "
+                        "not built yet in duet render\n", i);
+        return DUET_ERR_UNSUPPORTED;
+    }
+    duet_dit_shape sh = shot_shape(job, s);
+    duet_dit_session *ses = NULL;
+    duet_status st = duet_dit_session_new(m->dit, &sh, &ses);
+    if (st != DUET_OK) return st;
+    const duet_dit_config *c = duet_dit_get_config(m->dit);
+    duet_tensor *v = duet_tensor_new4(ar, m->be, DUET_F32, sh.video_w, sh.video_h,
+                                      sh.video_frames, c->video.in_dim);
+    duet_tensor *au = duet_tensor_new4(ar, m->be, DUET_F32, c->audio.in_dim, sh.audio_len, 1, 1);
+    step_ctx sc = {a, i, now_s()};
+    duet_generate_params p = duet_generate_default_params();
+    p.n_steps = job->steps;
+    p.video_guidance = job->guidance_video;
+    p.audio_guidance = job->guidance_audio;
+    p.seed = s->seed;
+    p.progress = on_step;
+    p.progress_user_data = &sc;
+    duet_generate_inputs in = {.context = ctx[0], .context_video_neg = ctx[1],
+                               .context_audio_neg = ctx[2]};
+    st = v && au ? duet_generate(m->dit, ses, &p, &in, v, au) : DUET_ERR_OUT_OF_MEMORY;
+    duet_dit_session_free(&ses);
     return st;
 }
 
@@ -276,16 +336,27 @@ static duet_status render_shot(const render_args *a, const render_model *m, cons
     progress(a, i, "tokenize", ok ? "done" : "failed");
     rec->t[ST_TOKENIZE] = now_s() - t0;
     if (!ok) return DUET_ERR_FORMAT;
+    duet_arena *ar = duet_arena_new(0);
+    if (!ar) return DUET_ERR_OUT_OF_MEMORY;
+    duet_tensor *ctx[3] = {NULL, NULL, NULL};
     progress(a, i, "text_encoder", "start");
     t0 = now_s();
-    duet_status st = encode_texts(m, job, s);
+    duet_status st = encode_texts(m, ar, s, ctx);
     rec->t[ST_TEXT] = now_s() - t0;
     progress(a, i, "text_encoder", st == DUET_OK ? "done" : "failed");
+    if (st == DUET_OK) {
+        progress(a, i, "sample", "start");
+        t0 = now_s();
+        st = sample_shot(a, m, job, i, ar, ctx);
+        rec->t[ST_SAMPLE] = now_s() - t0;
+        progress(a, i, "sample", st == DUET_OK ? "done" : "failed");
+    }
+    duet_arena_free(&ar);
     if (st != DUET_OK) return st;
-    /* Not wired yet: duet_generate (diffusion/generate.h) with these contexts, the video VAE
-     * decode (video/vae.h), the audio VAE + vocoder (branch 'aud'), assembly and the MP4. */
-    fprintf(stderr, "duet render: shot %d: sampling/decoding: not built yet in duet render "
-                    "(text encoding is the last stage wired); nothing written\n", i);
+    /* Not wired yet: the video VAE decode (video/vae.h), the audio VAE + vocoder (branch
+     * 'aud'), assembly, loudness and the MP4. */
+    fprintf(stderr, "duet render: shot %d: video/audio decoding: not built yet in duet render "
+                    "(sampling is the last stage wired); nothing written\n", i);
     return DUET_ERR_UNSUPPORTED;
 }
 

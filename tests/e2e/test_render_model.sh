@@ -1,6 +1,7 @@
 #!/bin/sh
 # duet render with a model present (random weights in export.py's layout, made here): the
-# model and tokenizer load, prompts tokenize, JSON progress is printed, and the render stops
+# model, text encoder and tokenizer load, prompts encode, 30 sampling steps run with JSON
+# progress, and the render stops
 # at the first stage that has not landed with "not built yet", a non-zero exit and no output.
 # When the text encoder, VAEs and vocoder land this becomes the full render check.
 # Skips (77) when Python lacks torch/safetensors/sentencepiece.
@@ -20,6 +21,7 @@ fails=0
 grep -q '"stage":"load","state":"done"' "$T/out" || { echo "FAIL: model did not load"; fails=1; }
 grep -q '"stage":"tokenize","state":"done"' "$T/out" || { echo "FAIL: no tokenize"; fails=1; }
 grep -q '"stage":"text_encoder","state":"done"' "$T/out" || { echo "FAIL: no text encoding"; fails=1; }
+grep -q '"stage":"sample","step":30,"steps":30' "$T/out" || { echo "FAIL: sampling did not finish"; fails=1; }
 grep -q "not built yet" "$T/err" || { echo "FAIL: no 'not built yet'"; fails=1; }
 ! ls "$T"/*.mp4 "$T"/*.tmp >/dev/null 2>&1 || { echo "FAIL: output left"; fails=1; }
 [ $fails -eq 0 ] && echo "ok: stops at the missing stage"
