@@ -15,6 +15,10 @@ TIMES = {1: 'once', 2: 'twice', 3: 'three times', 4: 'four times', 5: 'five time
          6: 'six times'}
 
 
+def _a(word):
+    return ('an ' if word[0] in 'aeiou' else 'a ') + word
+
+
 def _speech(meta):
     parts = ['<S>' + ' '.join(s['text'] for s in u['syllables']) + '<E>'
              for u in meta['utterances']]
@@ -33,16 +37,18 @@ def caption(meta):
     sounds = []
     if kind in ('talk', 'mixed'):
         ch = meta['character']
-        scene = f"A {ch['colour']} {ch['shape']} head {where}, {framing}, {_speech(meta)}"
+        scene = f"{_a(ch['colour']).capitalize()} {ch['shape']} head {where}, {framing}, " \
+            f"{_speech(meta)}"
         sounds.append(_voice(meta))
     if kind in ('bounce', 'mixed'):
         ob = meta['object']
         times = TIMES.get(len(meta['impacts']), f"{len(meta['impacts'])} times")
         if kind == 'bounce':
-            scene = f"A {ob['colour']} {ob['name']} falls and bounces {where}, {framing}"
+            scene = f"{_a(ob['colour']).capitalize()} {ob['name']} falls and bounces {where}, " \
+                f"{framing}"
             sounds.append(f"a {ob['material']} {ob['name']} hits the ground {times}")
         else:
-            scene += f" while a {ob['colour']} {ob['name']} bounces"
+            scene += f" while {_a(ob['colour'])} {ob['name']} bounces"
             sounds.append(f"a {ob['name']} bounces {times}")
     if meta['ambient']:
         sounds.append(P.AMBIENT_PHRASES[meta['ambient']])

@@ -6,17 +6,20 @@ reads a frame back into these names, so every value here is part of the data con
 
 Colour rules:
 - MOUTH_RGB (the open mouth) is the only colour with every channel below NEAR_BLACK (40).
-- Every other colour drawn has every channel >= FLOOR (48); the renderer also clamps each frame
-  to FLOOR before drawing the mouth, so the rule holds by construction.
+- Every other colour drawn has every channel >= FLOOR (48) and its brightest channel >= BRIGHT
+  (72); backgrounds and shadows are forced there (render.repel), fixed colours are chosen so.
 - Scene colours (backgrounds, shadows, eyes, lips) stay >= MIN_PALETTE_DIST (RGB Euclidean) from
   every subject colour, so "the dominant pixels near a palette colour" is the subject.
 """
 
 NEAR_BLACK = 40          # a pixel is "mouth" when all of R, G, B are below this
 FLOOR = 48               # every non-mouth channel is at least this
-MIN_PALETTE_DIST = 50.0  # scene colours keep this far from every subject colour
+BRIGHT = 72              # ... and every non-mouth colour has some channel at least this, so a
+                         # generated frame's noise or blur cannot make it pass for mouth
+MIN_PALETTE_DIST = 64.0  # scene colours keep this far from every subject colour
+CLASSIFY_DIST = 50.0     # a classifier may call a pixel a subject colour within this distance
 
-MOUTH_RGB = (22, 14, 18)
+MOUTH_RGB = (10, 6, 8)  # 30 below the threshold: survives blur and codecs
 LIPS_RGB = (120, 48, 64)        # the closed mouth line
 EYE_WHITE_RGB = (246, 246, 240)
 PUPIL_RGB = (56, 56, 76)

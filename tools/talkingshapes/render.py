@@ -16,21 +16,29 @@ _PAL = np.array(list(P.COLOURS.values()), np.float32)
 def repel(img, dist=P.MIN_PALETTE_DIST + 4.0):
     """Push pixels closer than dist to any subject colour out to dist; clamp to [FLOOR, 255].
 
-    The push is along (pixel - palette colour); the extra margin (+4) covers rounding.
+    The push is along (pixel - palette colour); the extra margin (+4) covers rounding. Only the
+    pixels found near a colour are touched (distances via one matrix product, for speed).
     """
-    x = img.reshape(-1, 3).astype(np.float32)
-    for _ in range(3):  # a push away from one colour can land near another: iterate
-        d = x[:, None, :] - _PAL[None, :, :]
+    x = np.clip(img.reshape(-1, 3).astype(np.float32), P.FLOOR, 255)
+    p2 = (_PAL * _PAL).sum(1)
+    d2 = (x * x).sum(1)[:, None] - 2.0 * x @ _PAL.T + p2
+    idx = np.flatnonzero(d2.min(1) < dist * dist)
+    for _ in range(4):  # a push away from one colour can land near another: iterate
+        if len(idx) == 0:
+            break
+        y = x[idx]
+        d = y[:, None, :] - _PAL[None, :, :]
         n = np.sqrt((d * d).sum(-1))
         k = n.argmin(1)
-        near = n[np.arange(len(x)), k] < dist
-        if not near.any():
-            break
-        dv = d[near, k[near]]
-        nv = n[near, k[near]][:, None]
-        dv = np.where(nv > 1e-3, dv / np.maximum(nv, 1e-3), np.array([0.0, 0.0, 1.0]))
-        x[near] = _PAL[k[near]] + dv * dist
-        x = np.clip(x, P.FLOOR, 255)
+        rows = np.arange(len(y))
+        near = n[rows, k] < dist
+        idx, y, k, d, n = idx[near], y[near], k[near], d[near], n[near]
+        nv = n[np.arange(len(y)), k][:, None]
+        dv = d[np.arange(len(y)), k]
+        dv = np.where(nv > 1e-3, dv / np.maximum(nv, 1e-3), np.array([0.0, 0.0, 1.0], np.float32))
+        x[idx] = np.clip(_PAL[k] + dv * dist, P.FLOOR, 255)
+    lift = np.maximum(P.BRIGHT - x.max(1), 0.0)  # too dark overall: lift every channel
+    x += lift[:, None]
     return np.clip(np.rint(x), P.FLOOR, 255).astype(np.uint8).reshape(img.shape)
 
 
@@ -161,6 +169,17 @@ class Head:
         self.mouth_cx, self.mouth_cy = cx, cy + my * r
         self.mouth_w, self.mouth_h = mw * r, mh * r
         self.area_max = 0.8 * np.pi * self.mouth_w * self.mouth_h
+        # The mouth window's pixel grid, relative to the mouth centre, and the head outline in
+        # it; a head bob moves it by whole pixels, so this is computed once.
+        bw, bh = int(np.ceil(self.mouth_w)) + 2, int(np.ceil(self.mouth_h)) + 2
+        self.mx0, self.my0 = int(np.floor(self.mouth_cx)) - bw, int(np.floor(self.mouth_cy)) - bh
+        yy, xx = np.ogrid[0:2 * bh + 1, 0:2 * bw + 1]
+        self.mdx = (xx + self.mx0 + 0.5 - self.mouth_cx).astype(np.float32)
+        self.mdy = (yy + self.my0 + 0.5 - self.mouth_cy).astype(np.float32)
+        self.mhead = shape_mask(shape, self.mdx + (self.mouth_cx - cx),
+                                self.mdy + (self.mouth_cy - cy), r)
+        t = max(0.6, 0.025 * r)
+        self.shut_mouth = (np.abs(self.mdy) <= t) & (np.abs(self.mdx) <= 0.3 * r) & self.mhead
 
     def mouth_axes(self, openness, aspect):
         """Half-axes (w, h) of the open mouth: area = openness * area_max, width/height = aspect
@@ -176,31 +195,35 @@ class Head:
             w = min(self.mouth_w, area / (np.pi * h))
         return w, h
 
-    def draw(self, frame, dy_px, eyes_open, openness, aspect):
-        """Paste the head shifted down by dy_px and draw the mouth (open or shut) into frame."""
+    def paste(self, frame, dy_px, eyes_open):
+        """Paste the head (without mouth) shifted down by dy_px."""
         spr = self.open_eyes if eyes_open else self.shut_eyes
         _paste(frame, spr, self.mask, self.x0, self.y0 + dy_px)
-        mcy = self.mouth_cy + dy_px
-        bw, bh = int(np.ceil(self.mouth_w)) + 2, int(np.ceil(self.mouth_h)) + 2
-        x0, y0 = int(np.floor(self.mouth_cx)) - bw, int(np.floor(mcy)) - bh
-        yy, xx = np.mgrid[0:2 * bh + 1, 0:2 * bw + 1].astype(np.float32)
-        dx, dyy = xx + x0 + 0.5 - self.mouth_cx, yy + y0 + 0.5 - mcy
-        head = shape_mask(self.shape, dx + self.mouth_cx - self.cx,
-                          dyy + mcy - (self.cy + dy_px), self.r)
+
+    def draw_mouth(self, frame, dy_px, openness, aspect):
+        """The mouth: a near-black ellipse of the given openness, or the lips' line when 0."""
         if openness > 0:
             w, h = self.mouth_axes(openness, aspect)
-            m = ((dx / max(w, 0.5)) ** 2 + (dyy / max(h, 0.5)) ** 2 <= 1.0) & head
-            _paste(frame, np.broadcast_to(np.array(P.MOUTH_RGB, np.uint8), m.shape + (3,)),
-                   m, x0, y0)
+            m = ((self.mdx / max(w, 0.5)) ** 2 + (self.mdy / max(h, 0.5)) ** 2 <= 1.0) & \
+                self.mhead
+            _fill(frame, m, self.mx0, self.my0 + dy_px, P.MOUTH_RGB)
         else:
-            t = max(0.6, 0.025 * self.r)
-            m = (np.abs(dyy) <= t) & (np.abs(dx) <= 0.3 * self.r) & head
-            _paste(frame, np.broadcast_to(np.array(P.LIPS_RGB, np.uint8), m.shape + (3,)),
-                   m, x0, y0)
+            _fill(frame, self.shut_mouth, self.mx0, self.my0 + dy_px, P.LIPS_RGB)
+
+
+def _fill(frame, mask, x0, y0, rgb):
+    """frame[y0:, x0:][mask] = rgb, clipped to the frame."""
+    H, W = frame.shape[:2]
+    h, w = mask.shape
+    ax, ay = max(0, -x0), max(0, -y0)
+    bx, by = min(w, W - x0), min(h, H - y0)
+    if bx > ax and by > ay:
+        frame[y0 + ay:y0 + by, x0 + ax:x0 + bx][mask[ay:by, ax:bx]] = rgb
 
 
 def _paste(frame, img, mask, x0, y0):
-    """frame[y0:, x0:][mask] = img[mask], clipped to the frame."""
+    """frame[y0:, x0:][mask] = img[mask], clipped to the frame (img at least as large as the
+    part of the window that lies in the frame)."""
     H, W = frame.shape[:2]
     h, w = mask.shape
     ax, ay = max(0, -x0), max(0, -y0)
@@ -217,29 +240,21 @@ def draw_object(frame, shadow_bg, shape, rgb, cx, bottom_y, r, floor_y, squash):
     h_above = max(0.0, floor_y - bottom_y)
     sw = r * (1.15 - 0.5 * min(1.0, h_above / (6 * r)))
     sh = max(1.0, 0.22 * r)
-    bw, bh = int(np.ceil(1.3 * r)) + 2, int(np.ceil(1.3 * r)) + 2
+    bw = int(np.ceil(1.3 * r)) + 2
     x0, y0 = int(np.floor(cx)) - bw, int(np.floor(floor_y)) - int(np.ceil(sh)) - 1
-    yy, xx = np.mgrid[0:int(2 * np.ceil(sh)) + 3, 0:2 * bw + 1].astype(np.float32)
+    yy, xx = np.ogrid[0:int(2 * np.ceil(sh)) + 3, 0:2 * bw + 1]
     sm = ((xx + x0 + 0.5 - cx) / sw) ** 2 + ((yy + y0 + 0.5 - floor_y) / sh) ** 2 <= 1.0
-    H, W = frame.shape[:2]
-    ys, xs = slice(max(0, y0), min(H, y0 + sm.shape[0])), slice(max(0, x0), min(W, x0 + sm.shape[1]))
-    _paste(frame, _crop_to(shadow_bg, ys, xs, sm.shape, x0, y0), sm, x0, y0)
+    _paste(frame, shadow_bg[max(0, y0):, max(0, x0):], sm[max(0, -y0):, max(0, -x0):],
+           max(0, x0), max(0, y0))
     rx, ry = (1.2 * r, 0.8 * r) if squash and shape == 'round' else \
         ((1.1 * r, 0.9 * r) if squash else (r, r))
     cy = bottom_y - ry
+    bh = int(np.ceil(ry)) + 2
     x0, y0 = int(np.floor(cx)) - bw, int(np.floor(cy)) - bh
-    yy, xx = np.mgrid[0:2 * bh + 1, 0:2 * bw + 1].astype(np.float32)
+    yy, xx = np.ogrid[0:2 * bh + 1, 0:2 * bw + 1]
     dx, dy = xx + x0 + 0.5 - cx, yy + y0 + 0.5 - cy
     if shape == 'round':
         m = (dx / rx) ** 2 + (dy / ry) ** 2 <= 1.0
     else:
         m = (np.abs(dx) <= 0.9 * rx) & (np.abs(dy) <= ry)
-    _paste(frame, np.broadcast_to(np.array(rgb, np.uint8), m.shape + (3,)), m, x0, y0)
-
-
-def _crop_to(img, ys, xs, shape, x0, y0):
-    """img's pixels laid out on a window of the given shape placed at (x0, y0)."""
-    out = np.zeros(shape + (3,), np.uint8)
-    oy, ox = ys.start - y0, xs.start - x0
-    out[oy:oy + (ys.stop - ys.start), ox:ox + (xs.stop - xs.start)] = img[ys, xs]
-    return out
+    _fill(frame, m, x0, y0, rgb)

@@ -5,7 +5,8 @@ Where it sits: world.py adds impact() at each contact time of a bouncing object 
 under the whole clip. Impacts are a few exponentially decaying modes plus a short noise transient
 (a modal-synthesis sketch: rubber thuds low and dies fast, wood knocks higher); ambient beds are
 filtered noise (rain, wind, waves) or a mains-like hum, kept smooth and about 20 dB under speech
-so they add no onsets of their own.
+so they add no onsets of their own (no fades either: the
+clip starts and ends inside the bed).
 """
 import functools
 
@@ -13,8 +14,8 @@ import numpy as np
 from scipy import signal
 
 MATERIALS = {  # mode frequency range (Hz), decay time range (s), noise transient share
-    'rubber': ((140.0, 380.0), (0.035, 0.06), 0.5),
-    'wood': ((450.0, 1400.0), (0.04, 0.08), 0.35),
+    'rubber': ((140.0, 380.0), (0.02, 0.04), 0.5),
+    'wood': ((450.0, 1400.0), (0.025, 0.05), 0.35),
 }
 IMPACT_PEAK = 0.55      # peak amplitude of the hardest impact
 AMBIENT_RMS = (0.004, 0.012)
@@ -63,8 +64,5 @@ def ambient(rng, name, n, sr):
         x = sum(np.sin(2 * np.pi * f * h * t) / h for h in (1, 2, 3))
     else:
         raise ValueError(f'unknown ambient bed {name!r}')
-    fade = min(n // 4, int(0.05 * sr))
-    x[:fade] *= np.linspace(0, 1, fade)
-    x[n - fade:] *= np.linspace(1, 0, fade)
     rms = np.sqrt(np.mean(x * x))
     return x * (rng.uniform(*AMBIENT_RMS) / max(rms, 1e-9))

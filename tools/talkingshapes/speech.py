@@ -19,7 +19,7 @@ from scipy import signal
 
 from . import palette as P
 
-SPEECH_RMS = 0.12  # waveform RMS of a syllable at amplitude 1
+SPEECH_RMS = 0.16  # waveform RMS of a syllable at amplitude 1
 
 # Segment durations at normal speed, seconds.
 DUR = dict(closure=0.045, burst=0.012, aspiration=0.035, nasal=0.07, liquid=0.055,
@@ -59,12 +59,13 @@ def consonant_segments(c, rate):
     return [(manner, DUR[manner] * rate, closes)]
 
 
-def plan_speech(rng, voice, t_start, t_end, n_utterances=None):
+def plan_speech(rng, voice, t_start, t_end, n_utterances=None, avoid=()):
     """Lay out 1-3 utterances of 2-5 syllables between t_start and t_end (seconds).
 
     Returns a list of utterances, each dict(start, end, syllables=[dict(text, start, end,
     vowel_start, amp, segments=[(kind, t0, t1, lips_closed)])]). Utterances that would not fit
     are shortened or dropped; at least one syllable is always planned when the span allows it.
+    avoid: (t0, t1) spans no syllable may overlap (the speaker waits them out).
     """
     n_utt = int(n_utterances or rng.integers(1, 4))
     t = t_start
@@ -74,6 +75,7 @@ def plan_speech(rng, voice, t_start, t_end, n_utterances=None):
         syls = []
         for _ in range(n_syl):
             text = random_syllable(rng)
+            t = _after(t, _syllable_span(text, voice), avoid)
             segs, tt = [], t
             for kind, d, closed in consonant_segments(text[0], voice['rate']):
                 segs.append((kind, tt, tt + d, closed))
@@ -93,6 +95,22 @@ def plan_speech(rng, voice, t_start, t_end, n_utterances=None):
         if t >= t_end:
             break
     return utts
+
+
+def _syllable_span(text, voice):
+    """Longest duration a syllable starting with text's consonant can take."""
+    return sum(d for _, d, _ in consonant_segments(text[0], voice['rate'])) + 0.17 * voice['rate']
+
+
+def _after(t, span, avoid):
+    """Earliest start >= t such that [start, start + span] overlaps no avoid interval."""
+    moved = True
+    while moved:
+        moved = False
+        for a0, a1 in avoid:
+            if t < a1 and t + span > a0:
+                t, moved = a1, True
+    return t
 
 
 @functools.lru_cache(maxsize=256)

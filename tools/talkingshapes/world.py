@@ -22,6 +22,7 @@ KIND_P = (0.5, 0.25, 0.25)
 OPEN_REF = 0.8       # mouth-envelope RMS that opens the mouth fully
 OPEN_MIN = 0.08      # below this openness the mouth is drawn shut
 MIN_BOUNCE_S = 0.22  # bounces closer than this end in rest (keeps contacts >= 3 frames apart)
+AIR_MIN_PX = 4.0     # a frame without a contact shows the object at least this far up
 
 CONDITIONING = {
     'image_to_video': 'video[0] given clean; video[1:] and audio generated',
@@ -116,7 +117,6 @@ def sample_clip(seed, n_frames=48, size=128, fps=16, sr=16000, kind=None):
     n = int(round(F * sr / fps))
     dur = n / sr
     bounds = frame_bounds(F, sr, fps)
-    t_mid = (np.arange(F) + 0.5) / fps
 
     place = _pick(rng, P.PLACES)
     framings = ('left', 'right', 'wide') if kind == 'mixed' else tuple(P.FRAMINGS)
@@ -133,14 +133,6 @@ def sample_clip(seed, n_frames=48, size=128, fps=16, sr=16000, kind=None):
     if kind in ('talk', 'mixed'):
         head, hmeta = _make_character(rng, framing, S, F, fps, kind == 'mixed')
         meta.update(hmeta)
-        voice = speech.make_voice(rng)
-        utts = speech.plan_speech(rng, voice, rng.uniform(0.1, 0.4), dur - 0.12)
-        wave, mouth_env, vowel_id = speech.render_speech(utts, voice, n, sr, rng)
-        audio += wave
-        open_f, vowel_f = _mouth_track(mouth_env, vowel_id, bounds)
-        meta.update(voice=voice, utterances=_utt_meta(utts), mouth_open=open_f.tolist(),
-                    mouth_vowel=vowel_f)
-        meta['syllables'] = [s for u in meta['utterances'] for s in u['syllables']]
 
     obj = None
     if kind in ('bounce', 'mixed'):
@@ -153,6 +145,19 @@ def sample_clip(seed, n_frames=48, size=128, fps=16, sr=16000, kind=None):
             i0 = int(round(imp['time'] * sr))
             m = min(len(snd), n - i0)
             audio[i0:i0 + m] += snd[:m]
+
+    if head is not None:
+        voice = speech.make_voice(rng)
+        # The speaker pauses around impacts, so each sound stays measurable on its own.
+        avoid = [(i['time'] - 0.06, i['time'] + 0.12) for i in meta['impacts']]
+        utts = speech.plan_speech(rng, voice, rng.uniform(0.1, min(0.4, 0.2 * dur)), dur - 0.12,
+                                  avoid=avoid)
+        wave, mouth_env, vowel_id = speech.render_speech(utts, voice, n, sr, rng)
+        audio += wave
+        open_f, vowel_f = _mouth_track(mouth_env, vowel_id, bounds)
+        meta.update(voice=voice, utterances=_utt_meta(utts), mouth_open=open_f.tolist(),
+                    mouth_vowel=vowel_f)
+        meta['syllables'] = [s for u in meta['utterances'] for s in u['syllables']]
 
     amb_p = 0.5
     if rng.random() < amb_p:
@@ -231,7 +236,7 @@ def _make_object(rng, framing, S, F, fps, dur, horizon, head):
         tc = (f + 0.5) / fps
         h = 0.0 if f in contact else _height(tc, t0, h0, g, impacts)
         if f not in contact and tc < impacts[-1][0]:
-            h = max(h, 1.0)  # airborne frames never touch the floor line
+            h = max(h, AIR_MIN_PX)  # airborne frames stay clear of the floor line
         bottoms.append(float(floor_y - h))
         xs.append(float(np.clip(x + vx * max(0.0, tc - t0), lo, hi)))
         squash.append(f in contact)
@@ -246,19 +251,27 @@ def _make_object(rng, framing, S, F, fps, dur, horizon, head):
 
 
 def _compose(bg, head, obj, meta, F):
+    """Frames: background + head (one cached base per bob/blink state) + mouth + object. In
+    mixed clips head and object never overlap, so their drawing order does not matter."""
     video = np.empty((F,) + bg.shape, np.uint8)
-    video[:] = bg
     shadow_bg = None
     if obj is not None:
         shadow_bg = render.repel(np.maximum(bg.astype(np.float32) * 0.72, P.FLOOR))
+    bases = {}
     for f in range(F):
         fr = video[f]
+        if head is None:
+            fr[:] = bg
+        else:
+            key = (int(head.bob[f]), bool(head.eyes_open[f]))
+            if key not in bases:
+                b = bg.copy()
+                head.paste(b, *key)
+                bases[key] = b
+            fr[:] = bases[key]
+            v = meta['mouth_vowel'][f]
+            head.draw_mouth(fr, key[0], meta['mouth_open'][f], P.VOWELS[v][2] if v else 1.0)
         if obj is not None:
             render.draw_object(fr, shadow_bg, obj['shape'], obj['rgb'], obj['x'][f],
                                obj['bottom'][f], obj['radius'], obj['floor_y'], obj['squash'][f])
-        if head is not None:
-            o = meta['mouth_open'][f]
-            v = meta['mouth_vowel'][f]
-            head.draw(fr, int(head.bob[f]), bool(head.eyes_open[f]), o,
-                      P.VOWELS[v][2] if v else 1.0)
     return video
