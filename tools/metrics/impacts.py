@@ -3,17 +3,22 @@ floor?
 
 Audio onsets: log energy in 4 ms blocks; an onset is where a block rises >= rise_db above the
 mean of the blocks 8-24 ms before it and is loud enough to matter, timed to the first sample
-reaching 30% of the peak that follows; onsets closer than 60 ms are one. Visual contacts: the object (the palette colour whose pixels move most vertically, or a
-given colour) is tracked by its lowest row per frame; the floor is the lowest row it reaches; a
-contact is the first frame of each run of frames at the floor (within tol_px = 2, which absorbs
-the +-1 row an H.264 round trip adds) that follows a frame above it. The world keeps airborne
-frames at least 4 px above the floor, so the tolerance never merges a bounce with its landing. For world clips the contacts can come from meta instead (meta['impacts']).
+reaching 15% of the peak that follows (so a codec's pre-echo does not move it); onsets closer
+than 60 ms are one.
+
+Visual contacts: the object (the palette colour whose pixels move most vertically, or a given
+colour) is tracked by the lowest row of its largest connected region per frame; the floor is
+the lowest row it reaches; a contact is the first frame of each run of frames at the floor
+(within tol_px = 2, which absorbs the +-1 row an H.264 round trip adds) that follows a frame
+above it. The world keeps airborne frames at least 4 px above the floor, so the tolerance never
+merges a bounce with its landing. For world clips the contacts can come from meta instead.
 
 Frame convention (world.py): frame f covers [f / fps, (f + 1) / fps), so a contact at time t is
 frame floor(t * fps), and an onset at t sits in frame floor(t * fps). Offset = onset frame -
 contact frame; pass when every contact has an onset within +-1 frame.
 """
 import numpy as np
+from scipy import ndimage
 
 from ._world import palette as P
 
@@ -44,7 +49,7 @@ def audio_onsets(audio, sr=16000, rise_db=10.0, floor_db=-50.0, merge_s=0.06):
     return np.array(onsets)
 
 
-def _refine(x, b, hop, sr, search_s=0.03, rel=0.3):
+def _refine(x, b, hop, sr, search_s=0.03, rel=0.15):
     """Sample where the onset found in block b starts: the first sample from block b-1 on that
     reaches rel of the peak magnitude within the next search_s. Relative to the peak, so a
     codec's pre-echo (AAC spreads a transient's noise up to a block earlier) does not count."""
@@ -64,22 +69,32 @@ def palette_labels(video, max_dist=P.CLASSIFY_DIST):
     return lab
 
 
-def object_bottoms(video, colour=None, min_row_px=2):
-    """(bottom row per frame (nan where absent), colour name): lowest row holding >= min_row_px
-    pixels of the object colour. colour None picks the colour whose lowest row moves most."""
+def object_bottoms(video, colour=None, min_px=6):
+    """(bottom row per frame (nan where absent), colour name): lowest row of the largest
+    connected region of the object colour (stray pixels of that colour elsewhere, from noise,
+    do not count). colour None picks the colour whose bottom moves most."""
     lab = palette_labels(video)
     names = list(P.COLOURS)
-    cands = [names.index(colour)] if colour else range(len(names))
-    best, best_move = None, -1.0
-    H = lab.shape[1]
-    rows = np.arange(H)
+    F = lab.shape[0]
+    if colour:
+        cands = [names.index(colour)]
+    else:  # colours present (min_px) in at least a quarter of the frames
+        counts = np.stack([(lab == k).sum((1, 2)) for k in range(len(names))], 1)
+        cands = [k for k in range(len(names)) if (counts[:, k] >= min_px).sum() >= F / 4]
+    best, best_move = (np.full(F, np.nan), None), -1.0
     for k in cands:
-        cnt = (lab == k).sum(2)                       # [F, H]
-        present = cnt >= min_row_px
-        bottom = np.where(present.any(1), (present * rows).max(1), -1).astype(np.float64)
-        bottom[~present.any(1)] = np.nan
+        bottom = np.full(F, np.nan)
+        for f in range(F):
+            cc, n = ndimage.label(lab[f] == k)
+            if n == 0:
+                continue
+            sizes = np.bincount(cc.ravel())[1:]
+            big = int(np.argmax(sizes))
+            if sizes[big] >= min_px:
+                rows = np.flatnonzero((cc == big + 1).any(1))
+                bottom[f] = rows.max()
         ok = np.isfinite(bottom)
-        move = np.nanmax(bottom) - np.nanmin(bottom) if ok.sum() >= 2 else -1.0
+        move = float(np.nanmax(bottom) - np.nanmin(bottom)) if ok.sum() >= 2 else -1.0
         if move > best_move:
             best, best_move = (bottom, names[k]), move
     return best
