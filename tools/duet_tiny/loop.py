@@ -41,12 +41,12 @@ def run(name, work, modules, opt, loss_fn, budget, log, ckpt_every_s=300, extra=
     if os.path.exists(path):
         base = ck['base_lr']
     steps, seconds = budget['steps'], budget['seconds']
-    t_start, last_ck, acc, n_acc, hist = time.time() - elapsed, time.time(), {}, 0, {}
+    t_start, last_ck, acc, n_acc, hist = time.time() - elapsed, time.time(), {}, {}, {}
 
     def save():
         sd = {k: m.state_dict() for k, m in list(modules.items()) + list(extra.items())}
-        torch.save(dict(modules=sd, opt=opt.state_dict(), step=step, elapsed=elapsed, base_lr=base,
-                        rng=rng.bit_generator.state, torch_rng=torch.get_rng_state()),
+        torch.save(dict(modules=sd, opt=opt.state_dict(), step=step, elapsed=elapsed,
+                        base_lr=base, rng=rng.bit_generator.state, torch_rng=torch.get_rng_state()),
                    path + '.tmp')
         os.replace(path + '.tmp', path)
 
@@ -64,14 +64,14 @@ def run(name, work, modules, opt, loss_fn, budget, log, ckpt_every_s=300, extra=
         opt.step()
         step += 1
         elapsed = time.time() - t_start
-        for k, v in vals.items():
-            acc[k] = acc.get(k, 0.0) + v
-        n_acc += 1
+        for k, v in vals.items():       # mean of each value over the steps that reported it
+            n = n_acc.get(k, 0)
+            acc[k], n_acc[k] = acc.get(k, 0.0) + v, n + 1
         if step % log_every == 0 or step == steps:
-            hist = {k: v / n_acc for k, v in acc.items()}
+            hist = {k: v / n_acc[k] for k, v in acc.items()}
             msg = ' '.join(f'{k} {v:.4g}' for k, v in hist.items())
             log(f'{name} step {step} {elapsed:.0f}s lr {b * f:.2e} {msg}')
-            acc, n_acc = {}, 0
+            acc, n_acc = {}, {}
         if time.time() - last_ck > ckpt_every_s:
             save()
             last_ck = time.time()
