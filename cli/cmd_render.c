@@ -5,8 +5,9 @@
  *
  * State: job check, reference decoding, model load (DiT + text encoder + tokenizer), text
  * encoding of prompt and negatives and DiT sampling with CFG (shots without image / audio /
- * continue) run; the VAE decodes, vocoder, assembly and the MP4 are not wired yet, so a
- * render stops after sampling with DUET_ERR_UNSUPPORTED ("not built yet") and writes nothing.
+ * continue) and the video VAE decode (to --frames PNGs) run; the audio VAE, vocoder, assembly
+ * and the MP4 are not wired yet, so a render stops there with DUET_ERR_UNSUPPORTED ("not
+ * built yet") and writes no MP4.
  * No output is ever faked. The output is only ever written to OUT.tmp and renamed, and a
  * SIGINT/SIGTERM removes the temporary file and exits non-zero. */
 #include <errno.h>
@@ -33,6 +34,7 @@
 #include "encoders/text_prompt.h"
 #include "encoders/tokenizer.h"
 #include "video/png_io.h"
+#include "video/vae.h"
 #include "audio/wav_io.h"
 
 #define MAX_PROMPT_IDS 512 /* duet-tiny's text length (sample.py truncates there too) */
@@ -56,11 +58,13 @@ typedef struct {
     duet_text_encoder *text;
     duet_text_encoder_session *text_s;
     duet_backend *be;
+    duet_vae *vae;
 } render_model;
 
 /* Per-shot record for the summary: seed, steps and seconds per stage (-1: not reached). */
-enum { ST_TOKENIZE, ST_TEXT, ST_SAMPLE, ST_COUNT };
-static const char *const stage_names[ST_COUNT] = {"tokenize", "text_encoder", "sample"};
+enum { ST_TOKENIZE, ST_TEXT, ST_SAMPLE, ST_VAE, ST_COUNT };
+static const char *const stage_names[ST_COUNT] = {"tokenize", "text_encoder", "sample",
+                                                  "video_vae"};
 typedef struct {
     uint64_t seed;
     int steps;
@@ -192,7 +196,8 @@ static bool load_model(const render_args *a, const duet_job *job, duet_backend *
          duet_text_encoder_config_load(p, &m->tcfg) == DUET_OK &&
          duet_text_encoder_load(&m->tcfg, m->st, "text_encoder.", be, NULL, &m->text) ==
              DUET_OK &&
-         duet_text_encoder_session_new(m->text, m->tcfg.text_len, &m->text_s) == DUET_OK;
+         duet_text_encoder_session_new(m->text, m->tcfg.text_len, &m->text_s) == DUET_OK &&
+         duet_vae_load(m->st, "video_vae.", be, NULL, &m->vae) == DUET_OK;
     progress(a, 0, "load", ok ? "done" : "failed");
     return ok;
 }
@@ -200,6 +205,7 @@ static bool load_model(const render_args *a, const duet_job *job, duet_backend *
 static void free_model(render_model *m) {
     duet_text_encoder_session_free(&m->text_s);
     duet_text_encoder_free(&m->text);
+    duet_vae_free(&m->vae);
     duet_dit_free(&m->dit);
     duet_tokenizer_free(&m->tok);
     duet_safetensors_close(&m->st);
@@ -290,7 +296,7 @@ static duet_dit_shape shot_shape(const duet_job *job, const duet_job_shot *s) {
 
 /* DiT sampling with CFG (diffusion/generate.h) from noise seeded by the shot's seed. */
 static duet_status sample_shot(const render_args *a, const render_model *m, const duet_job *job,
-                               int i, duet_arena *ar, duet_tensor *ctx[3]) {
+                               int i, duet_arena *ar, duet_tensor *ctx[3], duet_tensor **v_out) {
     const duet_job_shot *s = &job->shots[i];
     if (s->image_path || s->audio_path || s->continues) {
         fprintf(stderr, "duet render: shot %d: reference image / audio / continue conditioning: "
@@ -317,6 +323,29 @@ static duet_status sample_shot(const render_args *a, const render_model *m, cons
                                .context_audio_neg = ctx[2]};
     st = v && au ? duet_generate(m->dit, ses, &p, &in, v, au) : DUET_ERR_OUT_OF_MEMORY;
     duet_dit_session_free(&ses);
+    *v_out = v;
+    return st;
+}
+
+/* Latents [w, h, F, z] -> RGB8 frames (the video VAE), written to --frames DIR as PNGs. The
+ * decoded frame count is 1 + 4 (F - 1); the shot keeps its first n_frames. */
+static duet_status decode_video(const render_args *a, const render_model *m, const duet_job *job,
+                                int i, const duet_tensor *v) {
+    duet_vae_session *vs = NULL;
+    duet_status st = duet_vae_session_new(m->vae, v->ne[1], v->ne[0], &vs);
+    if (st != DUET_OK) return st;
+    int64_t n_out = duet_vae_frames_out(m->vae, v->ne[2]);
+    size_t frame = (size_t)job->width * (size_t)job->height * 3;
+    uint8_t *rgb = duet_malloc(frame * (size_t)n_out);
+    st = rgb ? duet_vae_decode(vs, v, rgb, frame * (size_t)n_out) : DUET_ERR_OUT_OF_MEMORY;
+    duet_vae_session_free(&vs);
+    char path[4400];
+    int n_keep = job->shots[i].n_frames < n_out ? job->shots[i].n_frames : (int)n_out;
+    for (int f = 0; st == DUET_OK && a->frames_dir && f < n_keep; f++) {
+        snprintf(path, sizeof path, "%s/shot%02d_%04d.png", a->frames_dir, i, f);
+        st = duet_png_write(path, rgb + frame * (size_t)f, job->width, job->height);
+    }
+    duet_free(rgb);
     return st;
 }
 
@@ -347,16 +376,25 @@ static duet_status render_shot(const render_args *a, const render_model *m, cons
     if (st == DUET_OK) {
         progress(a, i, "sample", "start");
         t0 = now_s();
-        st = sample_shot(a, m, job, i, ar, ctx);
+        duet_tensor *v = NULL;
+        st = sample_shot(a, m, job, i, ar, ctx, &v);
         rec->t[ST_SAMPLE] = now_s() - t0;
         progress(a, i, "sample", st == DUET_OK ? "done" : "failed");
+        if (st == DUET_OK) {
+            progress(a, i, "video_vae", "start");
+            t0 = now_s();
+            st = decode_video(a, m, job, i, v);
+            rec->t[ST_VAE] = now_s() - t0;
+            progress(a, i, "video_vae", st == DUET_OK ? "done" : "failed");
+        }
     }
     duet_arena_free(&ar);
     if (st != DUET_OK) return st;
-    /* Not wired yet: the video VAE decode (video/vae.h), the audio VAE + vocoder (branch
-     * 'aud'), assembly, loudness and the MP4. */
-    fprintf(stderr, "duet render: shot %d: video/audio decoding: not built yet in duet render "
-                    "(sampling is the last stage wired); nothing written\n", i);
+    /* Not wired yet: the audio VAE decode + vocoder (audio/audio_vae.h, audio/vocoder.h),
+     * assembly, loudness and the MP4. */
+    fprintf(stderr, "duet render: shot %d: audio decoding and MP4: not built yet in duet render "
+                    "(video VAE decode is the last stage wired; --frames PNGs are written); "
+                    "no MP4 written\n", i);
     return DUET_ERR_UNSUPPORTED;
 }
 
