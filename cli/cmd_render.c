@@ -5,9 +5,9 @@
  *
  * State: job check, reference decoding, model load (DiT + text encoder + tokenizer), text
  * encoding of prompt and negatives and DiT sampling with CFG (shots without image / audio /
- * continue) and the video VAE decode (to --frames PNGs) run; the audio VAE, vocoder, assembly
- * and the MP4 are not wired yet, so a render stops there with DUET_ERR_UNSUPPORTED ("not
- * built yet") and writes no MP4.
+ * continue), the video VAE decode (to --frames PNGs) and audio VAE + vocoder (to --wav, one
+ * shot, no loudness normalization yet) run; assembly, loudness and the MP4 are not wired yet,
+ * so a render stops there with DUET_ERR_UNSUPPORTED ("not built yet") and writes no MP4.
  * No output is ever faked. The output is only ever written to OUT.tmp and renamed, and a
  * SIGINT/SIGTERM removes the temporary file and exits non-zero. */
 #include <errno.h>
@@ -35,6 +35,8 @@
 #include "encoders/tokenizer.h"
 #include "video/png_io.h"
 #include "video/vae.h"
+#include "audio/audio_vae.h"
+#include "audio/vocoder.h"
 #include "audio/wav_io.h"
 
 #define MAX_PROMPT_IDS 512 /* duet-tiny's text length (sample.py truncates there too) */
@@ -59,12 +61,15 @@ typedef struct {
     duet_text_encoder_session *text_s;
     duet_backend *be;
     duet_vae *vae;
+    duet_audio_config acfg;
+    duet_audio_vae_decoder *adec;
+    duet_vocoder *voc;
 } render_model;
 
 /* Per-shot record for the summary: seed, steps and seconds per stage (-1: not reached). */
-enum { ST_TOKENIZE, ST_TEXT, ST_SAMPLE, ST_VAE, ST_COUNT };
+enum { ST_TOKENIZE, ST_TEXT, ST_SAMPLE, ST_VAE, ST_AUDIO, ST_COUNT };
 static const char *const stage_names[ST_COUNT] = {"tokenize", "text_encoder", "sample",
-                                                  "video_vae"};
+                                                  "video_vae", "audio_decode"};
 typedef struct {
     uint64_t seed;
     int steps;
@@ -177,6 +182,18 @@ static bool resolve_model(const duet_job *job, render_model *m) {
     return true;
 }
 
+/* The "mel", "audio_vae" and "vocoder" parts of config.json. */
+static bool load_audio_config(const char *path, duet_audio_config *out) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return false;
+    char *buf = duet_malloc(1 << 20);
+    size_t n = buf ? fread(buf, 1, (1 << 20) - 1, f) : 0;
+    fclose(f);
+    bool ok = buf && duet_audio_config_parse(buf, n, path, out) == DUET_OK;
+    duet_free(buf);
+    return ok;
+}
+
 static bool load_model(const render_args *a, const duet_job *job, duet_backend *be,
                        render_model *m) {
     char p[4200];
@@ -197,7 +214,10 @@ static bool load_model(const render_args *a, const duet_job *job, duet_backend *
          duet_text_encoder_load(&m->tcfg, m->st, "text_encoder.", be, NULL, &m->text) ==
              DUET_OK &&
          duet_text_encoder_session_new(m->text, m->tcfg.text_len, &m->text_s) == DUET_OK &&
-         duet_vae_load(m->st, "video_vae.", be, NULL, &m->vae) == DUET_OK;
+         duet_vae_load(m->st, "video_vae.", be, NULL, &m->vae) == DUET_OK &&
+         load_audio_config(p, &m->acfg) &&
+         duet_audio_vae_decoder_load(&m->acfg.vae, m->st, be, NULL, &m->adec) == DUET_OK &&
+         duet_vocoder_load(&m->acfg.vocoder, m->st, be, NULL, &m->voc) == DUET_OK;
     progress(a, 0, "load", ok ? "done" : "failed");
     return ok;
 }
@@ -206,6 +226,8 @@ static void free_model(render_model *m) {
     duet_text_encoder_session_free(&m->text_s);
     duet_text_encoder_free(&m->text);
     duet_vae_free(&m->vae);
+    duet_audio_vae_decoder_free(&m->adec);
+    duet_vocoder_free(&m->voc);
     duet_dit_free(&m->dit);
     duet_tokenizer_free(&m->tok);
     duet_safetensors_close(&m->st);
@@ -296,7 +318,8 @@ static duet_dit_shape shot_shape(const duet_job *job, const duet_job_shot *s) {
 
 /* DiT sampling with CFG (diffusion/generate.h) from noise seeded by the shot's seed. */
 static duet_status sample_shot(const render_args *a, const render_model *m, const duet_job *job,
-                               int i, duet_arena *ar, duet_tensor *ctx[3], duet_tensor **v_out) {
+                               int i, duet_arena *ar, duet_tensor *ctx[3], duet_tensor **v_out,
+                               duet_tensor **a_out) {
     const duet_job_shot *s = &job->shots[i];
     if (s->image_path || s->audio_path || s->continues) {
         fprintf(stderr, "duet render: shot %d: reference image / audio / continue conditioning: "
@@ -324,6 +347,7 @@ static duet_status sample_shot(const render_args *a, const render_model *m, cons
     st = v && au ? duet_generate(m->dit, ses, &p, &in, v, au) : DUET_ERR_OUT_OF_MEMORY;
     duet_dit_session_free(&ses);
     *v_out = v;
+    *a_out = au;
     return st;
 }
 
@@ -347,6 +371,38 @@ static duet_status decode_video(const render_args *a, const render_model *m, con
     }
     duet_free(rgb);
     return st;
+}
+
+/* Audio latents [C, L] -> mel (audio VAE decoder) -> waveform (vocoder), 16 kHz, cut to the
+ * shot's length; written to --wav (one shot) when asked. *pcm_out: duet_malloc'd. */
+static duet_status decode_audio(const render_model *m, const duet_job *job, int i,
+                                const duet_tensor *au, float **pcm_out, int64_t *n_out) {
+    int64_t L = au->ne[1], T = duet_audio_vae_mel_len(&m->acfg.vae, L);
+    int64_t n = duet_vocoder_n_samples(&m->acfg.vocoder, T);
+    int64_t keep = (int64_t)job->shots[i].n_frames * 16000 / job->fps;
+    duet_arena *ar = duet_arena_new(0);
+    duet_audio_vae_session *as = NULL;
+    duet_vocoder_session *vs = NULL;
+    duet_tensor *mel = ar ? duet_tensor_new4(ar, m->be, DUET_F32, T, m->acfg.vae.data_dim, 1, 1)
+                          : NULL;
+    duet_tensor *pcm = ar ? duet_tensor_new4(ar, m->be, DUET_F32, n, 1, 1, 1) : NULL;
+    float *host = duet_malloc(sizeof *host * (size_t)(n > 0 ? n : 1));
+    duet_status st = mel && pcm && host && T > 0 && n > 0 ? DUET_OK : DUET_ERR_OUT_OF_MEMORY;
+    if (st == DUET_OK) st = duet_audio_vae_decoder_session_new(m->adec, L, &as);
+    if (st == DUET_OK) st = duet_vocoder_session_new(m->voc, T, &vs);
+    if (st == DUET_OK) st = duet_audio_vae_decode(as, au, mel);
+    if (st == DUET_OK) st = duet_vocoder_eval(vs, mel, pcm);
+    if (st == DUET_OK) st = duet_tensor_download(pcm, host, DUET_F32);
+    duet_vocoder_session_free(&vs);
+    duet_audio_vae_session_free(&as);
+    duet_arena_free(&ar);
+    if (st != DUET_OK) {
+        duet_free(host);
+        return st;
+    }
+    *pcm_out = host;
+    *n_out = keep < n ? keep : n;
+    return DUET_OK;
 }
 
 /* One shot. Stages that have not landed fail with DUET_ERR_UNSUPPORTED. */
@@ -376,8 +432,8 @@ static duet_status render_shot(const render_args *a, const render_model *m, cons
     if (st == DUET_OK) {
         progress(a, i, "sample", "start");
         t0 = now_s();
-        duet_tensor *v = NULL;
-        st = sample_shot(a, m, job, i, ar, ctx, &v);
+        duet_tensor *v = NULL, *au = NULL;
+        st = sample_shot(a, m, job, i, ar, ctx, &v, &au);
         rec->t[ST_SAMPLE] = now_s() - t0;
         progress(a, i, "sample", st == DUET_OK ? "done" : "failed");
         if (st == DUET_OK) {
@@ -387,14 +443,25 @@ static duet_status render_shot(const render_args *a, const render_model *m, cons
             rec->t[ST_VAE] = now_s() - t0;
             progress(a, i, "video_vae", st == DUET_OK ? "done" : "failed");
         }
+        if (st == DUET_OK) {
+            progress(a, i, "audio_decode", "start");
+            t0 = now_s();
+            float *pcm = NULL;
+            int64_t n_pcm = 0;
+            st = decode_audio(m, job, i, au, &pcm, &n_pcm);
+            if (st == DUET_OK && a->wav && job->n_shots == 1)
+                st = duet_wav_write(a->wav, pcm, n_pcm, 16000, DUET_WAV_PCM16);
+            duet_free(pcm);
+            rec->t[ST_AUDIO] = now_s() - t0;
+            progress(a, i, "audio_decode", st == DUET_OK ? "done" : "failed");
+        }
     }
     duet_arena_free(&ar);
     if (st != DUET_OK) return st;
-    /* Not wired yet: the audio VAE decode + vocoder (audio/audio_vae.h, audio/vocoder.h),
-     * assembly, loudness and the MP4. */
-    fprintf(stderr, "duet render: shot %d: audio decoding and MP4: not built yet in duet render "
-                    "(video VAE decode is the last stage wired; --frames PNGs are written); "
-                    "no MP4 written\n", i);
+    /* Not wired yet: assembly (mux/assemble.h), loudness and the MP4 (mux/mp4_writer.h). */
+    fprintf(stderr, "duet render: shot %d: assembly and MP4: not built yet in duet render "
+                    "(audio decode is the last stage wired; --frames PNGs and, for one shot, "
+                    "--wav are written); no MP4 written\n", i);
     return DUET_ERR_UNSUPPORTED;
 }
 
