@@ -3,11 +3,11 @@
  * sampling with CFG (diffusion/generate.h) -> video VAE decode -> audio VAE decode ->
  * vocoder -> shot assembly (mux/assemble.h) -> loudness -> MP4 (mux/mp4_writer.h).
  *
- * State: job check, reference decoding, model load (DiT + text encoder + tokenizer), text
- * encoding of prompt and negatives and DiT sampling with CFG (shots without image / audio /
- * continue), the video VAE decode (to --frames PNGs) and audio VAE + vocoder (to --wav, one
- * shot, no loudness normalization yet) run; assembly, loudness and the MP4 are not wired yet,
- * so a render stops there with DUET_ERR_UNSUPPORTED ("not built yet") and writes no MP4.
+ * State: every stage runs for shots joined by cuts: job check, reference decoding, model
+ * load, text encoding, DiT sampling with CFG, video VAE, audio VAE + vocoder, loudness
+ * (-16 LUFS integrated, true peak <= -1 dBFS: audio/loudness.h defaults), MP4. Not wired yet,
+ * refused with DUET_ERR_UNSUPPORTED ("not built yet") before any work: crossfades
+ * (mux/assemble.h), and image / audio / continue conditioning of a shot.
  * No output is ever faked. The output is only ever written to OUT.tmp and renamed, and a
  * SIGINT/SIGTERM removes the temporary file and exits non-zero. */
 #include <errno.h>
@@ -33,9 +33,11 @@
 #include "encoders/text_encoder.h"
 #include "encoders/text_prompt.h"
 #include "encoders/tokenizer.h"
+#include "mux/mp4_writer.h"
 #include "video/png_io.h"
 #include "video/vae.h"
 #include "audio/audio_vae.h"
+#include "audio/loudness.h"
 #include "audio/vocoder.h"
 #include "audio/wav_io.h"
 
@@ -75,6 +77,29 @@ typedef struct {
     int steps;
     double t[ST_COUNT];
 } shot_record;
+
+/* The whole clip as shots are appended (cuts only): RGB8 frames back to back, 16 kHz PCM. */
+typedef struct {
+    uint8_t *rgb;
+    int64_t n_frames;
+    float *pcm;
+    int64_t n_samples;
+} clip;
+
+static bool clip_append(clip *c, const uint8_t *rgb, int64_t nf, size_t frame_bytes,
+                        const float *pcm, int64_t ns) {
+    uint8_t *r = duet_realloc(c->rgb, frame_bytes * (size_t)(c->n_frames + nf));
+    if (!r) return false;
+    c->rgb = r;
+    float *p = duet_realloc(c->pcm, sizeof *p * (size_t)(c->n_samples + ns + 1));
+    if (!p) return false;
+    c->pcm = p;
+    memcpy(c->rgb + frame_bytes * (size_t)c->n_frames, rgb, frame_bytes * (size_t)nf);
+    memcpy(c->pcm + c->n_samples, pcm, sizeof *pcm * (size_t)ns);
+    c->n_frames += nf;
+    c->n_samples += ns;
+    return true;
+}
 
 /* Path of the temporary output, removed by the signal handler. */
 static char g_tmp_path[4200];
@@ -354,23 +379,28 @@ static duet_status sample_shot(const render_args *a, const render_model *m, cons
 /* Latents [w, h, F, z] -> RGB8 frames (the video VAE), written to --frames DIR as PNGs. The
  * decoded frame count is 1 + 4 (F - 1); the shot keeps its first n_frames. */
 static duet_status decode_video(const render_args *a, const render_model *m, const duet_job *job,
-                                int i, const duet_tensor *v) {
+                                int i, const duet_tensor *v, uint8_t **rgb_out, int *n_out) {
     duet_vae_session *vs = NULL;
     duet_status st = duet_vae_session_new(m->vae, v->ne[1], v->ne[0], &vs);
     if (st != DUET_OK) return st;
-    int64_t n_out = duet_vae_frames_out(m->vae, v->ne[2]);
+    int64_t n_dec = duet_vae_frames_out(m->vae, v->ne[2]);
     size_t frame = (size_t)job->width * (size_t)job->height * 3;
-    uint8_t *rgb = duet_malloc(frame * (size_t)n_out);
-    st = rgb ? duet_vae_decode(vs, v, rgb, frame * (size_t)n_out) : DUET_ERR_OUT_OF_MEMORY;
+    uint8_t *rgb = duet_malloc(frame * (size_t)n_dec);
+    st = rgb ? duet_vae_decode(vs, v, rgb, frame * (size_t)n_dec) : DUET_ERR_OUT_OF_MEMORY;
     duet_vae_session_free(&vs);
     char path[4400];
-    int n_keep = job->shots[i].n_frames < n_out ? job->shots[i].n_frames : (int)n_out;
+    int n_keep = job->shots[i].n_frames < n_dec ? job->shots[i].n_frames : (int)n_dec;
     for (int f = 0; st == DUET_OK && a->frames_dir && f < n_keep; f++) {
         snprintf(path, sizeof path, "%s/shot%02d_%04d.png", a->frames_dir, i, f);
         st = duet_png_write(path, rgb + frame * (size_t)f, job->width, job->height);
     }
-    duet_free(rgb);
-    return st;
+    if (st != DUET_OK) {
+        duet_free(rgb);
+        return st;
+    }
+    *rgb_out = rgb;
+    *n_out = n_keep;
+    return DUET_OK;
 }
 
 /* Audio latents [C, L] -> mel (audio VAE decoder) -> waveform (vocoder), 16 kHz, cut to the
@@ -407,7 +437,7 @@ static duet_status decode_audio(const render_model *m, const duet_job *job, int 
 
 /* One shot. Stages that have not landed fail with DUET_ERR_UNSUPPORTED. */
 static duet_status render_shot(const render_args *a, const render_model *m, const duet_job *job,
-                               int i, shot_record *rec) {
+                               int i, shot_record *rec, clip *cl) {
     const duet_job_shot *s = &job->shots[i];
     double t0 = now_s();
     int32_t *ids = duet_malloc(sizeof *ids * MAX_PROMPT_IDS);
@@ -433,13 +463,15 @@ static duet_status render_shot(const render_args *a, const render_model *m, cons
         progress(a, i, "sample", "start");
         t0 = now_s();
         duet_tensor *v = NULL, *au = NULL;
+        uint8_t *rgb = NULL;
+        int nf = 0;
         st = sample_shot(a, m, job, i, ar, ctx, &v, &au);
         rec->t[ST_SAMPLE] = now_s() - t0;
         progress(a, i, "sample", st == DUET_OK ? "done" : "failed");
         if (st == DUET_OK) {
             progress(a, i, "video_vae", "start");
             t0 = now_s();
-            st = decode_video(a, m, job, i, v);
+            st = decode_video(a, m, job, i, v, &rgb, &nf);
             rec->t[ST_VAE] = now_s() - t0;
             progress(a, i, "video_vae", st == DUET_OK ? "done" : "failed");
         }
@@ -449,20 +481,17 @@ static duet_status render_shot(const render_args *a, const render_model *m, cons
             float *pcm = NULL;
             int64_t n_pcm = 0;
             st = decode_audio(m, job, i, au, &pcm, &n_pcm);
-            if (st == DUET_OK && a->wav && job->n_shots == 1)
-                st = duet_wav_write(a->wav, pcm, n_pcm, 16000, DUET_WAV_PCM16);
+            size_t fb = (size_t)job->width * (size_t)job->height * 3;
+            if (st == DUET_OK && !clip_append(cl, rgb, nf, fb, pcm, n_pcm))
+                st = DUET_ERR_OUT_OF_MEMORY;
             duet_free(pcm);
             rec->t[ST_AUDIO] = now_s() - t0;
             progress(a, i, "audio_decode", st == DUET_OK ? "done" : "failed");
         }
+        duet_free(rgb);
     }
     duet_arena_free(&ar);
-    if (st != DUET_OK) return st;
-    /* Not wired yet: assembly (mux/assemble.h), loudness and the MP4 (mux/mp4_writer.h). */
-    fprintf(stderr, "duet render: shot %d: assembly and MP4: not built yet in duet render "
-                    "(audio decode is the last stage wired; --frames PNGs and, for one shot, "
-                    "--wav are written); no MP4 written\n", i);
-    return DUET_ERR_UNSUPPORTED;
+    return st;
 }
 
 /* --seed S: the job seed, shot seeds that were not given follow it (job seed + index);
@@ -498,6 +527,44 @@ static void summary(const render_args *a, const shot_record *rec, int n, double 
     fflush(f);
 }
 
+/* Loudness to -16 LUFS integrated (true peak <= -1 dBFS; audio/loudness.h defaults), then the
+ * MP4 (H.264 + AAC) to OUT.tmp, renamed to OUT; --wav gets the same normalized mix. */
+static duet_status write_outputs(const render_args *a, const duet_job *job, clip *c,
+                                 const char *out) {
+    duet_status st = duet_loudness_normalize(c->pcm, c->n_samples, 16000, NULL, NULL);
+    if (st == DUET_OK && a->wav) st = duet_wav_write(a->wav, c->pcm, c->n_samples, 16000,
+                                                     DUET_WAV_PCM16);
+    if (st != DUET_OK) return st;
+    duet_mp4_params p = duet_mp4_default_params();
+    p.width = job->width;
+    p.height = job->height;
+    p.fps_num = job->fps;
+    p.fps_den = 1;
+    p.sample_rate_hz = 16000;
+    g_tmp_live = 1;
+    st = duet_mp4_write(g_tmp_path, &p, c->rgb, c->n_frames, c->pcm, c->n_samples);
+    if (st == DUET_OK && rename(g_tmp_path, out)) {
+        fprintf(stderr, "duet render: cannot rename %s to %s: %s\n", g_tmp_path, out,
+                strerror(errno));
+        st = DUET_ERR_IO;
+    }
+    if (st != DUET_OK) unlink(g_tmp_path);
+    g_tmp_live = 0;
+    return st;
+}
+
+/* Crossfades need mux/assemble.h, which is not wired yet: refuse before any work. */
+static bool check_supported(const duet_job *job) {
+    for (int i = 0; i < job->n_shots; i++) {
+        if (job->shots[i].transition == DUET_TRANSITION_CROSSFADE) {
+            fprintf(stderr, "duet render: shot %d: crossfade: not built yet in duet render "
+                            "(cuts only)\n", i);
+            return false;
+        }
+    }
+    return true;
+}
+
 int duet_cmd_render(int argc, char **argv) {
     render_args a;
     int rc = parse_args(argc, argv, &a);
@@ -520,14 +587,23 @@ int duet_cmd_render(int argc, char **argv) {
     render_model m = {0};
     duet_backend *be = NULL;
     double t0 = now_s();
-    bool ok = check_references(job) && duet_backend_new(&a.backend, &be) == DUET_OK &&
+    clip cl = {0};
+    bool ok = check_supported(job) && check_references(job) && duet_backend_new(&a.backend, &be) == DUET_OK &&
               load_model(&a, job, be, &m);
     double t_load = now_s() - t0;
     duet_status st = ok ? DUET_OK : DUET_ERR_IO;
     for (int i = 0; ok && i < job->n_shots; i++) {
-        st = render_shot(&a, &m, job, i, &rec[i]);
+        st = render_shot(&a, &m, job, i, &rec[i], &cl);
         ok = st == DUET_OK;
     }
+    if (ok) {
+        st = write_outputs(&a, job, &cl, out);
+        ok = st == DUET_OK;
+        if (ok && !a.quiet) fprintf(stderr, "duet render: wrote %s (%" PRId64 " frames, %.3f s)\n",
+                                    out, cl.n_frames, (double)cl.n_samples / 16000);
+    }
+    duet_free(cl.rgb);
+    duet_free(cl.pcm);
     if (m.dit) summary(&a, rec, job->n_shots, t_load);
     duet_free(rec);
     if (g_tmp_live) unlink(g_tmp_path);

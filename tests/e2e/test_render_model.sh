@@ -1,9 +1,8 @@
 #!/bin/sh
-# duet render with a model present (random weights in export.py's layout, made here): the
-# model, text encoder, video VAE and tokenizer load, prompts encode, 30 sampling steps run with
-# JSON progress, --frames gets 48 PNGs (same bytes on a same-seed rerun), and the render stops
-# at the first stage not wired (audio decode) with "not built yet", a non-zero exit and no MP4.
-# When the audio decode and MP4 are wired this becomes the full render check.
+# duet render end to end with a model present (random weights in export.py's layout, made
+# here): samples/talking_closeup.json -> MP4 (exit 0), JSON progress through every stage,
+# --frames gets 48 PNGs with the same bytes on a same-seed rerun (CPU), --wav 3.0 s, and when
+# ffprobe is installed: h264 + aac, both starting at 0, both 3.000 s (48 frames at 16 fps).
 # Skips (77) when Python lacks torch/safetensors/sentencepiece.
 # Usage: test_render_model.sh PATH/TO/duet SOURCE_ROOT
 set -u
@@ -15,16 +14,28 @@ python3 "$SRC/tests/e2e/make_random_model.py" "$SRC" "$T/models/duet-tiny" || ex
 cp "$SRC/samples/talking_closeup.json" "$T/job.json"
 mkdir "$T/f1" "$T/f2"
 DUET_MODELS="$T/models" "$DUET" render "$T/job.json" --backend cpu --progress=json \
-    --frames "$T/f1" >"$T/out" 2>"$T/err"; rc=$?
+    --frames "$T/f1" --wav "$T/o.wav" >"$T/out" 2>"$T/err"; rc=$?
 cat "$T/out" "$T/err"
 fails=0
-[ $rc -ne 0 ] || { echo "FAIL: exit 0"; fails=1; }
+[ $rc -eq 0 ] || { echo "FAIL: exit $rc"; fails=1; }
 grep -q '"stage":"load","state":"done"' "$T/out" || { echo "FAIL: model did not load"; fails=1; }
 grep -q '"stage":"tokenize","state":"done"' "$T/out" || { echo "FAIL: no tokenize"; fails=1; }
 grep -q '"stage":"text_encoder","state":"done"' "$T/out" || { echo "FAIL: no text encoding"; fails=1; }
 grep -q '"stage":"sample","step":30,"steps":30' "$T/out" || { echo "FAIL: sampling did not finish"; fails=1; }
-grep -q "not built yet" "$T/err" || { echo "FAIL: no 'not built yet'"; fails=1; }
-! ls "$T"/*.mp4 "$T"/*.tmp >/dev/null 2>&1 || { echo "FAIL: output left"; fails=1; }
+[ -s "$T/talking_closeup.mp4" ] || { echo "FAIL: no MP4"; fails=1; }
+! ls "$T"/*.tmp >/dev/null 2>&1 || { echo "FAIL: temporary left"; fails=1; }
+[ "$(wc -c <"$T/o.wav")" -eq 96044 ] || { echo "FAIL: wav is not 48000 samples"; fails=1; }
+if command -v ffprobe >/dev/null; then
+    ffprobe -v error -show_entries stream=codec_name,start_time,duration -of compact \
+        "$T/talking_closeup.mp4" >"$T/probe"
+    cat "$T/probe"
+    grep -q "codec_name=h264|start_time=0.000000|duration=3.000000" "$T/probe" \
+        || { echo "FAIL: video stream"; fails=1; }
+    grep -q "codec_name=aac|start_time=0.000000|duration=3.000000" "$T/probe" \
+        || { echo "FAIL: audio stream"; fails=1; }
+else
+    echo "note: no ffprobe; stream checks not run"
+fi
 # 3 s at 16 fps: 48 frames of 128x128, the same bytes on a rerun with the same seed (CPU).
 n=$(ls "$T/f1" | wc -l)
 [ "$n" -eq 48 ] || { echo "FAIL: $n frames, expected 48"; fails=1; }
@@ -32,5 +43,5 @@ DUET_MODELS="$T/models" "$DUET" render "$T/job.json" --backend cpu --quiet --fra
     2>/dev/null
 (cd "$T/f1" && md5sum *) >"$T/a.md5"; (cd "$T/f2" && md5sum *) >"$T/b.md5"
 cmp -s "$T/a.md5" "$T/b.md5" || { echo "FAIL: frames differ on rerun with the same seed"; fails=1; }
-[ $fails -eq 0 ] && echo "ok: stops at the missing stage"
+[ $fails -eq 0 ] && echo "ok: rendered end to end"
 exit $fails
