@@ -346,11 +346,6 @@ static duet_status sample_shot(const render_args *a, const render_model *m, cons
                                int i, duet_arena *ar, duet_tensor *ctx[3], duet_tensor **v_out,
                                duet_tensor **a_out) {
     const duet_job_shot *s = &job->shots[i];
-    if (s->image_path || s->audio_path || s->continues) {
-        fprintf(stderr, "duet render: shot %d: reference image / audio / continue conditioning: "
-                        "not built yet in duet render\n", i);
-        return DUET_ERR_UNSUPPORTED;
-    }
     duet_dit_shape sh = shot_shape(job, s);
     duet_dit_session *ses = NULL;
     duet_status st = duet_dit_session_new(m->dit, &sh, &ses);
@@ -553,9 +548,16 @@ static duet_status write_outputs(const render_args *a, const duet_job *job, clip
     return st;
 }
 
-/* Crossfades need mux/assemble.h, which is not wired yet: refuse before any work. */
+/* Crossfades (mux/assemble.h) and image / audio / continue conditioning are not wired yet:
+ * refuse before any work. */
 static bool check_supported(const duet_job *job) {
     for (int i = 0; i < job->n_shots; i++) {
+        const duet_job_shot *s = &job->shots[i];
+        if (s->image_path || s->audio_path || s->continues) {
+            fprintf(stderr, "duet render: shot %d: reference image / audio / continue "
+                            "conditioning: not built yet in duet render\n", i);
+            return false;
+        }
         if (job->shots[i].transition == DUET_TRANSITION_CROSSFADE) {
             fprintf(stderr, "duet render: shot %d: crossfade: not built yet in duet render "
                             "(cuts only)\n", i);
@@ -588,10 +590,11 @@ int duet_cmd_render(int argc, char **argv) {
     duet_backend *be = NULL;
     double t0 = now_s();
     clip cl = {0};
-    bool ok = check_supported(job) && check_references(job) && duet_backend_new(&a.backend, &be) == DUET_OK &&
+    bool supported = check_supported(job);
+    bool ok = supported && check_references(job) && duet_backend_new(&a.backend, &be) == DUET_OK &&
               load_model(&a, job, be, &m);
     double t_load = now_s() - t0;
-    duet_status st = ok ? DUET_OK : DUET_ERR_IO;
+    duet_status st = ok ? DUET_OK : supported ? DUET_ERR_IO : DUET_ERR_UNSUPPORTED;
     for (int i = 0; ok && i < job->n_shots; i++) {
         st = render_shot(&a, &m, job, i, &rec[i], &cl);
         ok = st == DUET_OK;
