@@ -590,11 +590,11 @@ int duet_cmd_render(int argc, char **argv) {
     duet_backend *be = NULL;
     double t0 = now_s();
     clip cl = {0};
-    bool supported = check_supported(job);
-    bool ok = supported && check_references(job) && duet_backend_new(&a.backend, &be) == DUET_OK &&
+    bool refs = check_references(job), supported = refs && check_supported(job);
+    bool ok = supported && duet_backend_new(&a.backend, &be) == DUET_OK &&
               load_model(&a, job, be, &m);
     double t_load = now_s() - t0;
-    duet_status st = ok ? DUET_OK : supported ? DUET_ERR_IO : DUET_ERR_UNSUPPORTED;
+    duet_status st = ok ? DUET_OK : !refs || supported ? DUET_ERR_IO : DUET_ERR_UNSUPPORTED;
     for (int i = 0; ok && i < job->n_shots; i++) {
         st = render_shot(&a, &m, job, i, &rec[i], &cl);
         ok = st == DUET_OK;
