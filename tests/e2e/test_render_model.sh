@@ -2,7 +2,7 @@
 # duet render end to end with a model present (random weights in export.py's layout, made
 # here): samples/talking_closeup.json -> MP4 (exit 0), JSON progress through every stage,
 # --frames gets 48 PNGs with the same bytes on a same-seed rerun (CPU), --wav 3.0 s, and when
-# ffprobe is installed: h264 + aac, both starting at 0, both 3.000 s (48 frames at 16 fps).
+# ffprobe (required; Debian's ffmpeg): h264 + aac, both starting at 0, both 3.000 s (48 frames at 16 fps).
 # The random model is drawn by tests/e2e/make_random_model.py from a committed manifest with
 # numpy only (Debian's python3-numpy), so this test runs wherever the test suite runs.
 # Usage: test_render_model.sh PATH/TO/duet SOURCE_ROOT
@@ -36,7 +36,8 @@ if command -v ffprobe >/dev/null; then
     grep -q "codec_name=aac|start_time=0.000000|duration=3.000000" "$T/probe" \
         || { echo "FAIL: audio stream"; fails=1; }
 else
-    echo "note: no ffprobe; stream checks not run"
+    echo "FAIL: ffprobe not found (tools/install-deps.sh installs ffmpeg); stream checks not run"
+    fails=1
 fi
 # 3 s at 16 fps: 48 frames of 128x128, the same bytes on a rerun with the same seed (CPU).
 n=$(ls "$T/f1" | wc -l)
