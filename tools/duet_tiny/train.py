@@ -8,6 +8,11 @@ midway resumes from its .partial.pt): data (world clips) -> tokenizer -> video V
 Presets (config.py): `cpu` is sized to finish within about two hours on two CPU cores (each
 stage also has a wall-clock budget); `gpu` is a larger model for one H100 (~25 minutes; untested).
 --scale multiplies every step and time budget (e.g. 0.01 for a smoke run).
+--set KEY=VALUE overrides a budget (total_seconds, or STAGE.steps / STAGE.seconds / STAGE.lr ...)
+before scaling. To train a finished stage further, remove its <stage>.done.json and the
+done files of the stages after it (latents, dit), and raise its budget with --set: the stage
+resumes from its .partial.pt (optimizer and schedule position kept; the cosine follows the new
+budget), and the later stages run again on its new weights.
 """
 import argparse
 import json
@@ -79,12 +84,16 @@ def main():
     ap.add_argument('--workers', type=int, default=1, help='processes generating clips')
     ap.add_argument('--device', default='cpu', help='torch device (cpu, cuda)')
     ap.add_argument('--no-golden', action='store_true')
+    ap.add_argument('--set', action='append', default=[], metavar='KEY=VALUE',
+                    help='override a budget: total_seconds=N or STAGE.KEY=N (repeatable)')
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
     os.makedirs(a.work, exist_ok=True)
     log = Logger(os.path.join(a.work, 'train.log'))
     cfg = C.preset(a.preset)
+    for kv in a.set:
+        apply_override(ap, cfg, kv)
     for tc in cfg['train'].values():
         tc['steps'] = max(1, int(tc['steps'] * a.scale))
         tc['seconds'] = max(1.0, tc['seconds'] * a.scale)
@@ -92,6 +101,25 @@ def main():
     n_val = max(2, n_clips // 20)
     log(f'preset {a.preset} scale {a.scale} clips {n_clips} world {a.world}')
     run(a, cfg, n_clips, n_val, log)
+
+
+def apply_override(ap, cfg, kv):
+    key, sep, val = kv.partition('=')
+    try:
+        num = float(val)
+    except ValueError:
+        ap.error(f'--set {kv}: the value must be a number')
+    if not sep:
+        ap.error(f'--set {kv}: expected KEY=VALUE')
+    if key == 'total_seconds':
+        cfg['total_seconds'] = num
+        return
+    stage_name, _, field = key.partition('.')
+    tc = cfg['train'].get(stage_name)
+    if tc is None or field not in tc:
+        ap.error(f'--set {kv}: unknown budget; stages {sorted(cfg["train"])}, '
+                 f'keys {sorted(next(iter(cfg["train"].values())))}')
+    tc[field] = type(tc[field])(num)
 
 
 def run(a, cfg, n_clips, n_val, log):
