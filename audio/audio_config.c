@@ -4,11 +4,11 @@
  * MMAudio's and BigVGAN's). Errors name the file and the field. */
 #include "audio_config.h"
 
-#include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "core/json_util.h"
 #include "core/log.h"
 
 /* Largest size accepted: keeps every product of sizes far from overflow. */
@@ -104,15 +104,7 @@ duet_status duet_audio_config_check(const duet_audio_config *c) {
 
 /* ---------------------------------------------------------------- JSON */
 
-typedef struct {
-    const char *file;
-    const char *section; /* "mel", "audio_vae", "vocoder" */
-} ctx;
-
-static duet_status field_error(const ctx *c, const char *field, const char *msg) {
-    DUET_LOGE("%s: %s.%s: %s", c->file, c->section, field, msg);
-    return DUET_ERR_FORMAT;
-}
+typedef duet_json_ctx ctx; /* file and section ("mel", "audio_vae", "vocoder") for messages */
 
 /* A positive integer (JSON integer or integral real) <= MAX_SIZE. */
 static duet_status int_value(const ctx *c, const char *field, const json_t *v, int64_t *out) {
@@ -120,22 +112,22 @@ static duet_status int_value(const ctx *c, const char *field, const json_t *v, i
                : json_is_real(v)  ? json_real_value(v)
                                   : -1;
     if (d != floor(d) || d < 0 || d > (double)MAX_SIZE)
-        return field_error(c, field, "must be an integer in [0, 2^20]");
+        return duet_json_field_error(c, field, "must be an integer in [0, 2^20]");
     *out = (int64_t)d;
     return DUET_OK;
 }
 
 static duet_status get_int(const ctx *c, const json_t *obj, const char *field, int64_t *out) {
     const json_t *v = json_object_get(obj, field);
-    if (!v) return field_error(c, field, "required field is missing");
+    if (!v) return duet_json_field_error(c, field, "required field is missing");
     return int_value(c, field, v, out);
 }
 
 static duet_status get_num(const ctx *c, const json_t *obj, const char *field, double *out) {
     const json_t *v = json_object_get(obj, field);
-    if (!v) return field_error(c, field, "required field is missing");
+    if (!v) return duet_json_field_error(c, field, "required field is missing");
     if (!json_is_number(v) || !isfinite(json_number_value(v)))
-        return field_error(c, field, "must be a number");
+        return duet_json_field_error(c, field, "must be a number");
     *out = json_number_value(v);
     return DUET_OK;
 }
@@ -144,13 +136,13 @@ static duet_status get_num(const ctx *c, const json_t *obj, const char *field, d
 static duet_status get_ints(const ctx *c, const json_t *obj, const char *field, int max_len,
                             int64_t *out, int *n_out, bool allow_empty) {
     const json_t *v = json_object_get(obj, field);
-    if (!v) return field_error(c, field, "required field is missing");
+    if (!v) return duet_json_field_error(c, field, "required field is missing");
     size_t n = json_is_array(v) ? json_array_size(v) : 0;
     if (!json_is_array(v) || n > (size_t)max_len || (n == 0 && !allow_empty)) {
         char msg[64];
         snprintf(msg, sizeof msg, "must be an array of %s1 to %d integers",
                  allow_empty ? "0 or " : "", max_len);
-        return field_error(c, field, msg);
+        return duet_json_field_error(c, field, msg);
     }
     for (size_t i = 0; i < n; i++) {
         duet_status s = int_value(c, field, json_array_get(v, i), &out[i]);
@@ -176,7 +168,7 @@ static duet_status expect_string(const ctx *c, const json_t *obj, const char *fi
                                  const char *want, duet_status if_other) {
     const json_t *v = json_object_get(obj, field);
     if (!v) return DUET_OK;
-    if (!json_is_string(v)) return field_error(c, field, "must be a string");
+    if (!json_is_string(v)) return duet_json_field_error(c, field, "must be a string");
     if (!strcmp(json_string_value(v), want)) return DUET_OK;
     DUET_LOGE("%s: %s.%s: \"%.40s\" is not supported (only \"%s\")", c->file, c->section, field,
               json_string_value(v), want);
@@ -190,19 +182,9 @@ static duet_status get_bool(const ctx *c, const json_t *obj, const char *field, 
         *out = def;
         return DUET_OK;
     }
-    if (!json_is_boolean(v)) return field_error(c, field, "must be true or false");
+    if (!json_is_boolean(v)) return duet_json_field_error(c, field, "must be true or false");
     *out = json_is_true(v);
     return DUET_OK;
-}
-
-static void warn_unknown(const ctx *c, const json_t *obj, const char *const *known, size_t n) {
-    const char *key;
-    const json_t *v;
-    json_object_foreach((json_t *)obj, key, v) {
-        bool found = false;
-        for (size_t i = 0; i < n && !found; i++) found = !strcmp(key, known[i]);
-        if (!found) DUET_LOGW("%s: %s.%s: unknown field ignored", c->file, c->section, key);
-    }
 }
 
 static duet_status parse_mel(const ctx *c, const json_t *o, duet_mel_params *m) {
@@ -220,7 +202,7 @@ static duet_status parse_mel(const ctx *c, const json_t *o, duet_mel_params *m) 
     m->hop = (int)v[2];
     m->win = (int)v[3];
     m->n_mels = (int)v[4];
-    warn_unknown(c, o, known, sizeof known / sizeof known[0]);
+    duet_json_warn_unknown(c, o, known, sizeof known / sizeof known[0]);
     return DUET_OK;
 }
 
@@ -242,21 +224,21 @@ static duet_status parse_vae(const ctx *c, const json_t *o, duet_audio_vae_confi
     if (s == DUET_OK) s = expect_string(c, o, "weights", "mp_baked", DUET_ERR_UNSUPPORTED);
     if (s != DUET_OK) return s;
     v->clip_act = (float)clip;
-    warn_unknown(c, o, known, sizeof known / sizeof known[0]);
+    duet_json_warn_unknown(c, o, known, sizeof known / sizeof known[0]);
     return DUET_OK;
 }
 
 static duet_status get_dilations(const ctx *c, const json_t *o, duet_vocoder_config *v) {
     const char *f = "resblock_dilation_sizes";
     const json_t *d = json_object_get(o, f);
-    if (!d) return field_error(c, f, "required field is missing");
+    if (!d) return duet_json_field_error(c, f, "required field is missing");
     if (!json_is_array(d) || json_array_size(d) != (size_t)v->n_kernels)
-        return field_error(c, f, "must hold one list per resblock kernel size");
+        return duet_json_field_error(c, f, "must hold one list per resblock kernel size");
     for (int j = 0; j < v->n_kernels; j++) {
         const json_t *row = json_array_get(d, (size_t)j);
         size_t n = json_is_array(row) ? json_array_size(row) : 0;
         if (n < 1 || n > DUET_VOCODER_MAX_DILATIONS || (j > 0 && n != (size_t)v->n_dilations))
-            return field_error(c, f, "lists of 1 to 4 dilations, all of one length");
+            return duet_json_field_error(c, f, "lists of 1 to 4 dilations, all of one length");
         v->n_dilations = (int)n;
         for (size_t i = 0; i < n; i++) {
             duet_status s = int_value(c, f, json_array_get(row, i), &v->resblock_dilations[j][i]);
@@ -281,7 +263,7 @@ static duet_status parse_vocoder(const ctx *c, const json_t *o, duet_vocoder_con
         s = get_ints(c, o, "upsample_kernel_sizes", DUET_VOCODER_MAX_UPS,
                      v->upsample_kernel_sizes, &n_k, false);
     if (s == DUET_OK && n_k != v->n_ups)
-        s = field_error(c, "upsample_kernel_sizes", "needs one kernel per upsample rate");
+        s = duet_json_field_error(c, "upsample_kernel_sizes", "needs one kernel per upsample rate");
     if (s == DUET_OK) s = get_int(c, o, "upsample_initial_channel", &v->upsample_initial_channel);
     if (s == DUET_OK) s = expect_string(c, o, "resblock", "1", DUET_ERR_UNSUPPORTED);
     if (s == DUET_OK)
@@ -296,7 +278,7 @@ static duet_status parse_vocoder(const ctx *c, const json_t *o, duet_vocoder_con
                   "up/down filters) are not implemented; only \"antialias\": false", c->file);
         s = DUET_ERR_UNSUPPORTED;
     }
-    if (s == DUET_OK) warn_unknown(c, o, known, sizeof known / sizeof known[0]);
+    if (s == DUET_OK) duet_json_warn_unknown(c, o, known, sizeof known / sizeof known[0]);
     return s;
 }
 
@@ -307,12 +289,8 @@ duet_status duet_audio_config_parse(const char *text, size_t len, const char *na
         DUET_LOGE("duet_audio_config_parse: NULL argument");
         return DUET_ERR_INVALID_ARG;
     }
-    json_error_t err;
-    json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &err);
-    if (!root) {
-        DUET_LOGE("%s:%d:%d: %s", file, err.line, err.column, err.text);
-        return DUET_ERR_FORMAT;
-    }
+    json_t *root = duet_json_parse(text, len, file);
+    if (!root) return DUET_ERR_FORMAT;
     duet_audio_config cfg;
     memset(&cfg, 0, sizeof cfg);
     static const char *const sections[3] = {"mel", "audio_vae", "vocoder"};

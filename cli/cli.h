@@ -8,5 +8,6 @@ int duet_cmd_bench(int argc, char **argv);
 int duet_cmd_dit(int argc, char **argv);
 int duet_cmd_render(int argc, char **argv);
 int duet_cmd_batch(int argc, char **argv);
+int duet_cmd_play(int argc, char **argv);
 
 #endif

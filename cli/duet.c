@@ -1,4 +1,4 @@
-/* duet — the command-line entry point: dispatches to subcommands (info, bench, ...). */
+/* duet — the command-line entry point: dispatches to subcommands (info, bench, render, batch, play, ...). */
 #include <stdio.h>
 #include <string.h>
 
@@ -14,6 +14,7 @@ static void usage(FILE *f) {
             "  dit                one evaluation of the joint audio-video DiT (probe, golden tests)\n"
             "  render JOB.json    render a shot script to an MP4 (docs/job-script.md)\n"
             "  batch JOBS|DIR     render many job scripts (--resume, --shard i/N)\n"
+            "  play FILE          play a WAV or an MP4's audio on an output device\n"
             "  help               this text\n"
             "\n"
             "Run 'duet <command> --help' for a command's options.\n");
@@ -38,6 +39,7 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "dit")) return duet_cmd_dit(argc - 1, argv + 1);
     if (!strcmp(cmd, "render")) return duet_cmd_render(argc - 1, argv + 1);
     if (!strcmp(cmd, "batch")) return duet_cmd_batch(argc - 1, argv + 1);
+    if (!strcmp(cmd, "play")) return duet_cmd_play(argc - 1, argv + 1);
     fprintf(stderr, "duet: unknown command '%s'\n", cmd);
     usage(stderr);
     return 2;

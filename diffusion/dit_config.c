@@ -3,51 +3,20 @@
  * WanModel.__init__ in ovi/modules/model.py. Errors name the file and the field. */
 #include "dit_config.h"
 
-#include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "core/alloc.h"
+#include "core/json_util.h"
 #include "core/log.h"
 
 /* Largest value accepted for a size field: keeps every product of sizes far from overflow. */
 #define MAX_SIZE ((int64_t)1 << 24)
+/* Config files are a few hundred bytes; 1 MiB is far beyond any real one. */
+#define MAX_FILE_BYTES ((size_t)1 << 20)
 
-typedef struct {
-    const char *file;  /* for messages */
-    const char *tower; /* "video" or "audio" */
-} ctx;
-
-static duet_status field_error(const ctx *c, const char *field, const char *msg) {
-    DUET_LOGE("%s: %s.%s: %s", c->file, c->tower, field, msg);
-    return DUET_ERR_FORMAT;
-}
-
-/* An integer field (JSON integer, or a real with an integral value such as 256.0) in
- * [lo, MAX_SIZE]; `def` < 0 makes it required. */
-static duet_status get_int(const ctx *c, const json_t *obj, const char *field, int64_t def,
-                           int64_t lo, int64_t *out) {
-    const json_t *v = json_object_get(obj, field);
-    if (!v) {
-        if (def < 0) return field_error(c, field, "required field is missing");
-        *out = def;
-        return DUET_OK;
-    }
-    double d;
-    if (json_is_integer(v)) d = (double)json_integer_value(v);
-    else if (json_is_real(v)) d = json_real_value(v);
-    else return field_error(c, field, "must be an integer");
-    if (d != floor(d)) return field_error(c, field, "must be an integer");
-    if (d < (double)lo || d > (double)MAX_SIZE) {
-        char msg[96];
-        snprintf(msg, sizeof msg, "%.17g is out of range [%lld, %lld]", d, (long long)lo,
-                 (long long)MAX_SIZE);
-        return field_error(c, field, msg);
-    }
-    *out = (int64_t)d;
-    return DUET_OK;
-}
+typedef duet_json_ctx ctx; /* file and tower ("video" or "audio") for messages */
 
 /* A positive real field with a default. */
 static duet_status get_real(const ctx *c, const json_t *obj, const char *field, double def,
@@ -57,9 +26,10 @@ static duet_status get_real(const ctx *c, const json_t *obj, const char *field, 
         *out = def;
         return DUET_OK;
     }
-    if (!json_is_number(v)) return field_error(c, field, "must be a number");
+    if (!json_is_number(v)) return duet_json_field_error(c, field, "must be a number");
     double d = json_number_value(v);
-    if (!(d > 0) || !isfinite(d)) return field_error(c, field, "must be a positive number");
+    if (!(d > 0) || !isfinite(d))
+        return duet_json_field_error(c, field, "must be a positive number");
     *out = d;
     return DUET_OK;
 }
@@ -68,9 +38,9 @@ static duet_status get_real(const ctx *c, const json_t *obj, const char *field, 
 static duet_status get_true(const ctx *c, const json_t *obj, const char *field) {
     const json_t *v = json_object_get(obj, field);
     if (!v || json_is_true(v)) return DUET_OK;
-    if (!json_is_boolean(v)) return field_error(c, field, "must be true or false");
+    if (!json_is_boolean(v)) return duet_json_field_error(c, field, "must be true or false");
     DUET_LOGE("%s: %s.%s: false is not supported (duet implements Ovi's true)", c->file,
-              c->tower, field);
+              c->section, field);
     return DUET_ERR_UNSUPPORTED;
 }
 
@@ -79,7 +49,7 @@ static duet_status get_model_type(const ctx *c, const json_t *obj, bool audio,
     const json_t *v = json_object_get(obj, "model_type");
     const char *s = audio ? "t2a" : "ti2v";
     if (v) {
-        if (!json_is_string(v)) return field_error(c, "model_type", "must be a string");
+        if (!json_is_string(v)) return duet_json_field_error(c, "model_type", "must be a string");
         s = json_string_value(v);
     }
     bool video_ok = !strcmp(s, "t2v") || !strcmp(s, "ti2v");
@@ -90,13 +60,13 @@ static duet_status get_model_type(const ctx *c, const json_t *obj, bool audio,
     }
     if (!strcmp(s, "i2v") || !strcmp(s, "tt2a")) {
         DUET_LOGE("%s: %s.model_type: \"%s\" (extra image/transcript embedding) is not supported",
-                  c->file, c->tower, s);
+                  c->file, c->section, s);
         return DUET_ERR_UNSUPPORTED;
     }
     char msg[96];
-    snprintf(msg, sizeof msg, "\"%.40s\" is not a %s tower type (%s)", s, c->tower,
+    snprintf(msg, sizeof msg, "\"%.40s\" is not a %s tower type (%s)", s, c->section,
              audio ? "t2a" : "t2v or ti2v");
-    return field_error(c, "model_type", msg);
+    return duet_json_field_error(c, "model_type", msg);
 }
 
 static duet_status get_patch(const ctx *c, const json_t *obj, duet_dit_tower_config *t) {
@@ -107,18 +77,20 @@ static duet_status get_patch(const ctx *c, const json_t *obj, duet_dit_tower_con
     t->patch_size[1] = t->patch_size[2] = t->is_audio ? 1 : 2;
     if (!v) return DUET_OK;
     if (!json_is_array(v) || json_array_size(v) != (size_t)t->n_patch_dims)
-        return field_error(c, "patch_size", t->is_audio ? "must be [1]" : "must be [t, h, w]");
+        return duet_json_field_error(c, "patch_size",
+                                     t->is_audio ? "must be [1]" : "must be [t, h, w]");
     for (int i = 0; i < t->n_patch_dims; i++) {
         const json_t *e = json_array_get(v, (size_t)i);
         if (!json_is_integer(e) || json_integer_value(e) < 1 || json_integer_value(e) > 64)
-            return field_error(c, "patch_size", "entries must be integers in [1, 64]");
+            return duet_json_field_error(c, "patch_size", "entries must be integers in [1, 64]");
         t->patch_size[i] = json_integer_value(e);
     }
     if (t->is_audio && t->patch_size[0] != 1)
-        return field_error(c, "patch_size", "the audio tower does not patchify: must be [1]");
+        return duet_json_field_error(c, "patch_size",
+                                     "the audio tower does not patchify: must be [1]");
     if (!t->is_audio && t->patch_size[0] != 1) {
         DUET_LOGE("%s: %s.patch_size: a temporal patch of %lld is not supported (Ovi: 1)",
-                  c->file, c->tower, (long long)t->patch_size[0]);
+                  c->file, c->section, (long long)t->patch_size[0]);
         return DUET_ERR_UNSUPPORTED;
     }
     return DUET_OK;
@@ -129,11 +101,11 @@ static duet_status check_window(const ctx *c, const json_t *obj) {
     if (!v) return DUET_OK;
     if (!json_is_array(v) || json_array_size(v) != 2 ||
         !json_is_integer(json_array_get(v, 0)) || !json_is_integer(json_array_get(v, 1)))
-        return field_error(c, "window_size", "must be [left, right]");
+        return duet_json_field_error(c, "window_size", "must be [left, right]");
     if (json_integer_value(json_array_get(v, 0)) != -1 ||
         json_integer_value(json_array_get(v, 1)) != -1) {
         DUET_LOGE("%s: %s.window_size: local attention is not supported (only [-1, -1])",
-                  c->file, c->tower);
+                  c->file, c->section);
         return DUET_ERR_UNSUPPORTED;
     }
     return DUET_OK;
@@ -144,20 +116,13 @@ static void warn_unknown(const ctx *c, const json_t *obj) {
         "model_type", "patch_size", "dim", "ffn_dim", "freq_dim", "num_heads", "num_layers",
         "in_dim", "out_dim", "text_len", "text_dim", "eps", "temporal_rope_scaling_factor",
         "qk_norm", "cross_attn_norm", "window_size"};
-    const char *key;
-    const json_t *v;
-    json_object_foreach((json_t *)obj, key, v) {
-        bool found = false;
-        for (size_t i = 0; i < sizeof known / sizeof known[0] && !found; i++)
-            found = !strcmp(key, known[i]);
-        if (!found) DUET_LOGW("%s: %s.%s: unknown field ignored", c->file, c->tower, key);
-    }
+    duet_json_warn_unknown(c, obj, known, sizeof known / sizeof known[0]);
 }
 
 static duet_status parse_tower(const ctx *c, const json_t *obj, bool audio,
                                duet_dit_tower_config *t) {
     if (!json_is_object(obj)) {
-        DUET_LOGE("%s: %s: must be an object", c->file, c->tower);
+        DUET_LOGE("%s: %s: must be an object", c->file, c->section);
         return DUET_ERR_FORMAT;
     }
     memset(t, 0, sizeof *t);
@@ -175,7 +140,8 @@ static duet_status parse_tower(const ctx *c, const json_t *obj, bool audio,
     };
     duet_status s = get_model_type(c, obj, audio, t);
     for (size_t i = 0; s == DUET_OK && i < sizeof ints / sizeof ints[0]; i++)
-        s = get_int(c, obj, ints[i].name, ints[i].def, ints[i].lo, ints[i].out);
+        s = duet_json_get_int(c, obj, ints[i].name, ints[i].def, ints[i].lo, MAX_SIZE,
+                              ints[i].out);
     double eps = 0, scale = 0;
     if (s == DUET_OK) s = get_real(c, obj, "eps", 1e-6, &eps);
     if (s == DUET_OK) s = get_real(c, obj, "temporal_rope_scaling_factor", 1.0, &scale);
@@ -186,11 +152,13 @@ static duet_status parse_tower(const ctx *c, const json_t *obj, bool audio,
     if (s != DUET_OK) return s;
     t->eps = (float)eps;
     t->rope_scale = audio ? scale : 1.0;
-    if (t->freq_dim % 2) return field_error(c, "freq_dim", "must be even (cos and sin halves)");
-    if (t->dim % t->n_heads) return field_error(c, "num_heads", "must divide dim");
+    if (t->freq_dim % 2)
+        return duet_json_field_error(c, "freq_dim", "must be even (cos and sin halves)");
+    if (t->dim % t->n_heads) return duet_json_field_error(c, "num_heads", "must divide dim");
     int64_t hd = t->dim / t->n_heads;
     if (hd % 2 || hd < 6)
-        return field_error(c, "num_heads", "head_dim = dim / num_heads must be even and >= 6");
+        return duet_json_field_error(c, "num_heads",
+                                     "head_dim = dim / num_heads must be even and >= 6");
     warn_unknown(c, obj);
     return DUET_OK;
 }
@@ -224,12 +192,8 @@ duet_status duet_dit_config_parse(const char *text, size_t len, const char *name
         DUET_LOGE("duet_dit_config_parse: NULL argument");
         return DUET_ERR_INVALID_ARG;
     }
-    json_error_t err;
-    json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &err);
-    if (!root) {
-        DUET_LOGE("%s:%d:%d: %s", file, err.line, err.column, err.text);
-        return DUET_ERR_FORMAT;
-    }
+    json_t *root = duet_json_parse(text, len, file);
+    if (!root) return DUET_ERR_FORMAT;
     duet_dit_config cfg;
     duet_status s = DUET_OK;
     const json_t *v = json_is_object(root) ? tower_object(root, "video", "video_model") : NULL;
@@ -252,30 +216,11 @@ duet_status duet_dit_config_load(const char *path, duet_dit_config *out) {
         DUET_LOGE("duet_dit_config_load: NULL argument");
         return DUET_ERR_INVALID_ARG;
     }
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        DUET_LOGE("%s: cannot open the DiT config", path);
-        return DUET_ERR_IO;
-    }
-    /* Config files are a few hundred bytes; 1 MiB is far beyond any real one. */
-    const size_t cap = (size_t)1 << 20;
-    char *buf = duet_malloc(cap);
-    size_t n = buf ? fread(buf, 1, cap, f) : 0;
-    bool too_big = buf && n == cap;
-    bool read_error = ferror(f);
-    fclose(f);
-    duet_status s = DUET_OK;
-    if (!buf) s = DUET_ERR_OUT_OF_MEMORY;
-    else if (read_error) {
-        DUET_LOGE("%s: read error", path);
-        s = DUET_ERR_IO;
-    } else if (too_big) {
-        DUET_LOGE("%s: larger than 1 MiB: not a DiT config", path);
-        s = DUET_ERR_FORMAT;
-    } else {
-        s = duet_dit_config_parse(buf, n, path, out);
-    }
-    duet_free(buf);
+    char *text = NULL;
+    size_t n = 0;
+    duet_status s = duet_json_read_file(path, "DiT config", MAX_FILE_BYTES, &text, &n);
+    if (s == DUET_OK) s = duet_dit_config_parse(text, n, path, out);
+    duet_free(text);
     return s;
 }
 

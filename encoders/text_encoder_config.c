@@ -2,12 +2,11 @@
  * Wan-Video/Wan2.2 wan/modules/t5.py, used by Ovi) and the JSON reader for duet-tiny's
  * config.json "text_encoder" object (written by tools/duet_tiny/export.py from the config dict
  * of tools/duet_tiny/config.py). Errors name the file and the field. */
-#include <jansson.h>
 #include <math.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "core/alloc.h"
+#include "core/json_util.h"
 #include "core/log.h"
 #include "encoders/text_encoder.h"
 
@@ -24,38 +23,9 @@ duet_text_encoder_config duet_text_encoder_config_umt5_xxl(void) {
     return c;
 }
 
-static duet_status field_error(const char *file, const char *field, const char *msg) {
-    DUET_LOGE("%s: text_encoder.%s: %s", file, field, msg);
-    return DUET_ERR_FORMAT;
-}
-
-/* An integer field (JSON integer, or a real with an integral value) in [lo, MAX_SIZE]; `def`
- * < 0 makes it required. */
-static duet_status get_int(const char *file, const json_t *obj, const char *field, int64_t def,
-                           int64_t lo, int64_t *out) {
-    const json_t *v = json_object_get(obj, field);
-    if (!v) {
-        if (def < 0) return field_error(file, field, "required field is missing");
-        *out = def;
-        return DUET_OK;
-    }
-    double d;
-    if (json_is_integer(v)) d = (double)json_integer_value(v);
-    else if (json_is_real(v)) d = json_real_value(v);
-    else return field_error(file, field, "must be an integer");
-    if (d != floor(d)) return field_error(file, field, "must be an integer");
-    if (d < (double)lo || d > (double)MAX_SIZE) {
-        char msg[96];
-        snprintf(msg, sizeof msg, "%.17g is out of range [%lld, %lld]", d, (long long)lo,
-                 (long long)MAX_SIZE);
-        return field_error(file, field, msg);
-    }
-    *out = (int64_t)d;
-    return DUET_OK;
-}
-
 static duet_status parse_object(const char *file, const json_t *obj,
                                 duet_text_encoder_config *c) {
+    const duet_json_ctx jc = {file, "text_encoder"}; /* for messages */
     memset(c, 0, sizeof *c);
     const struct {
         const char *name;
@@ -69,19 +39,23 @@ static duet_status parse_object(const char *file, const json_t *obj,
     };
     duet_status s = DUET_OK;
     for (size_t i = 0; s == DUET_OK && i < sizeof ints / sizeof ints[0]; i++)
-        s = get_int(file, obj, ints[i].name, ints[i].def, ints[i].lo, ints[i].out);
-    if (s == DUET_OK) s = get_int(file, obj, "dim_attn", c->dim, 1, &c->dim_attn);
+        s = duet_json_get_int(&jc, obj, ints[i].name, ints[i].def, ints[i].lo, MAX_SIZE,
+                              ints[i].out);
+    if (s == DUET_OK)
+        s = duet_json_get_int(&jc, obj, "dim_attn", c->dim, 1, MAX_SIZE, &c->dim_attn);
     if (s != DUET_OK) return s;
     const json_t *eps = json_object_get(obj, "eps");
     double e = 1e-6;
-    if (eps && !json_is_number(eps)) return field_error(file, "eps", "must be a number");
+    if (eps && !json_is_number(eps)) return duet_json_field_error(&jc, "eps", "must be a number");
     if (eps) e = json_number_value(eps);
-    if (!(e > 0) || !isfinite(e) || e > 1) return field_error(file, "eps", "must be in (0, 1]");
+    if (!(e > 0) || !isfinite(e) || e > 1)
+        return duet_json_field_error(&jc, "eps", "must be in (0, 1]");
     c->eps = (float)e;
-    if (c->dim_attn % c->n_heads) return field_error(file, "num_heads", "must divide dim_attn");
-    if (c->n_buckets % 2) return field_error(file, "num_buckets", "must be even");
+    if (c->dim_attn % c->n_heads)
+        return duet_json_field_error(&jc, "num_heads", "must divide dim_attn");
+    if (c->n_buckets % 2) return duet_json_field_error(&jc, "num_buckets", "must be even");
     if (c->max_dist <= c->n_buckets / 4)
-        return field_error(file, "max_dist", "must exceed num_buckets / 4");
+        return duet_json_field_error(&jc, "max_dist", "must exceed num_buckets / 4");
     return DUET_OK;
 }
 
@@ -92,12 +66,8 @@ duet_status duet_text_encoder_config_parse(const char *text, size_t len, const c
         DUET_LOGE("duet_text_encoder_config_parse: NULL argument");
         return DUET_ERR_INVALID_ARG;
     }
-    json_error_t err;
-    json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &err);
-    if (!root) {
-        DUET_LOGE("%s:%d:%d: %s", file, err.line, err.column, err.text);
-        return DUET_ERR_FORMAT;
-    }
+    json_t *root = duet_json_parse(text, len, file);
+    if (!root) return DUET_ERR_FORMAT;
     const json_t *obj = json_is_object(root) ? json_object_get(root, "text_encoder") : NULL;
     if (!obj && json_is_object(root)) obj = root;
     duet_text_encoder_config cfg;
@@ -118,27 +88,10 @@ duet_status duet_text_encoder_config_load(const char *path, duet_text_encoder_co
         DUET_LOGE("duet_text_encoder_config_load: NULL argument");
         return DUET_ERR_INVALID_ARG;
     }
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        DUET_LOGE("%s: cannot open the text encoder config", path);
-        return DUET_ERR_IO;
-    }
-    char *buf = duet_malloc(MAX_FILE_BYTES);
-    size_t n = buf ? fread(buf, 1, MAX_FILE_BYTES, f) : 0;
-    bool too_big = buf && n == MAX_FILE_BYTES;
-    bool read_error = ferror(f);
-    fclose(f);
-    duet_status s;
-    if (!buf) s = DUET_ERR_OUT_OF_MEMORY;
-    else if (read_error) {
-        DUET_LOGE("%s: read error", path);
-        s = DUET_ERR_IO;
-    } else if (too_big) {
-        DUET_LOGE("%s: larger than 1 MiB: not a model config", path);
-        s = DUET_ERR_FORMAT;
-    } else {
-        s = duet_text_encoder_config_parse(buf, n, path, out);
-    }
-    duet_free(buf);
+    char *text = NULL;
+    size_t n = 0;
+    duet_status s = duet_json_read_file(path, "text encoder config", MAX_FILE_BYTES, &text, &n);
+    if (s == DUET_OK) s = duet_text_encoder_config_parse(text, n, path, out);
+    duet_free(text);
     return s;
 }

@@ -14,41 +14,6 @@
 /* Latent sides beyond this are refused (a 16x VAE would make 1M-pixel-wide frames). */
 #define MAX_LATENT_SIDE 65536
 
-duet_tensor duet_vae_view(const duet_tensor *base, int n_dims, const int64_t *ne,
-                          const size_t *nb, size_t offset_bytes) {
-    duet_tensor v = *base;
-    v.n_dims = n_dims;
-    for (int i = 0; i < DUET_MAX_DIMS; i++) {
-        v.ne[i] = i < n_dims ? ne[i] : 1;
-        v.nb[i] = i < n_dims ? nb[i] : nb[n_dims - 1] * (size_t)ne[n_dims - 1];
-    }
-    v.offset = base->offset + offset_bytes;
-    return v;
-}
-
-duet_tensor duet_vae_take(duet_vae_session *s, const int64_t ne[4], int *slot) {
-    duet_tensor none;
-    memset(&none, 0, sizeof none);
-    *slot = -1;
-    int64_t n = ne[0] * ne[1] * ne[2] * ne[3];
-    for (int i = 0; i < VAE_N_SLOTS; i++) {
-        if (s->busy[i] || n > s->slot_elems) continue;
-        s->busy[i] = true;
-        *slot = i;
-        const size_t nb[4] = {sizeof(float), sizeof(float) * (size_t)ne[0],
-                              sizeof(float) * (size_t)(ne[0] * ne[1]),
-                              sizeof(float) * (size_t)(ne[0] * ne[1] * ne[2])};
-        return duet_vae_view(s->slot[i], 4, ne, nb, 0);
-    }
-    return none;
-}
-
-void duet_vae_give(duet_vae_session *s, int slot) {
-    if (slot >= 0 && slot < VAE_N_SLOTS) s->busy[slot] = false;
-}
-
-/* ---------------------------------------------------------------- planning */
-
 static duet_tensor *cache_new(duet_vae_session *s, int64_t w, int64_t h, const vae_conv *c,
                               const char *what) {
     duet_tensor *t = duet_tensor_new4(s->arena, s->m->be, DUET_F32, w, h, c->k[2] - 1, c->cin);
@@ -122,18 +87,13 @@ static duet_status plan(duet_vae_session *s) {
     int64_t zmax = 0;
     for (int i = 0; i < s->n_caches; i++) need(&zmax, duet_nelements(s->caches[i]));
     s->zeros = duet_tensor_new4(s->arena, m->be, DUET_F32, zmax, 1, 1, 1);
-    s->slot_elems = largest_activation(m, s->w, s->h);
-    for (int i = 0; i < VAE_N_SLOTS && s->zeros; i++) {
-        if (!(s->slot[i] = duet_tensor_new4(s->arena, m->be, DUET_F32, s->slot_elems, 1, 1, 1)))
-            return DUET_ERR_OUT_OF_MEMORY;
-        char name[32];
-        snprintf(name, sizeof name, "vae.slot%d", i);
-        duet_tensor_set_name(s->slot[i], name);
-    }
+    if (!s->zeros) return DUET_ERR_OUT_OF_MEMORY;
+    st = duet_vae_slots_new(&s->slots, s->arena, m->be, largest_activation(m, s->w, s->h), "vae");
+    if (st != DUET_OK) return st;
     const int64_t px = m->info.spatial_factor * m->info.spatial_factor * s->w * s->h;
     s->host = duet_malloc((size_t)(3 * px * m->info.temporal_factor) * sizeof(float));
     float *z = duet_calloc((size_t)zmax, sizeof(float));
-    if (!s->zeros || !s->host || !z) {
+    if (!s->host || !z) {
         duet_free(z);
         return DUET_ERR_OUT_OF_MEMORY;
     }

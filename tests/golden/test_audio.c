@@ -24,9 +24,9 @@
 #include "audio/audio_vae.h"
 #include "audio/mel.h"
 #include "audio/vocoder.h"
-#include "core/alloc.h"
 #include "core/safetensors.h"
 #include "encoders/audio_encoder.h"
+#include "golden_util.h"
 #include "harness.h"
 
 #define MEL_NMSE 1e-12
@@ -42,88 +42,7 @@ typedef struct {
     int64_t n_wav, n_wav_odd, n_latent, n_mel;
 } golden;
 
-/* ---------------------------------------------------------------- log capture */
-
-static char captured[8192];
-
-static void capture(duet_log_level level, const char *msg, void *user) {
-    (void)user;
-    if (level > DUET_LOG_WARN) return;
-    fprintf(stderr, "  (expected) %s\n", msg);
-    size_t n = strlen(captured);
-    snprintf(captured + n, sizeof captured - n, "%s\n", msg);
-}
-
-static void capture_begin(void) {
-    captured[0] = 0;
-    duet_log_set_callback(capture, NULL);
-}
-
-static bool capture_end(const char *needle) {
-    duet_log_set_callback(NULL, NULL);
-    bool found = strstr(captured, needle) != NULL;
-    if (!found) fprintf(stderr, "FAIL: no log message names \"%s\"\n", needle);
-    return found;
-}
-
-static void quiet(duet_log_level level, const char *msg, void *user) {
-    (void)level, (void)msg, (void)user;
-}
-
 /* ---------------------------------------------------------------- helpers */
-
-static float *read_host(const duet_safetensors *st, const char *name, size_t *n_out) {
-    const duet_safetensors_tensor *t = duet_safetensors_find(st, name);
-    float *data = t && t->dtype == DUET_F32 ? malloc(t->nbytes ? t->nbytes : 1) : NULL;
-    if (!data) {
-        fprintf(stderr, "FAIL: %s: no f32 tensor %s\n", golden_path, name);
-        duet_test_failures++;
-        return NULL;
-    }
-    memcpy(data, t->data, t->nbytes); /* the mapping may be unaligned */
-    *n_out = t->nbytes / sizeof *data;
-    return data;
-}
-
-static double nmse(const float *got, const float *want, size_t n) {
-    double num = 0, den = 0;
-    for (size_t i = 0; i < n; i++) {
-        double e = (double)got[i] - want[i];
-        num += e * e;
-        den += (double)want[i] * want[i];
-    }
-    return num / (den > 1e-30 ? den : 1e-30);
-}
-
-static void compare_host(const char *label, const float *got, size_t n, const golden *g,
-                         const char *ref, double tol) {
-    size_t nw = 0;
-    float *want = read_host(g->st, ref, &nw);
-    char name[192];
-    snprintf(name, sizeof name, "%s %s", label, ref);
-    if (want && nw == n) {
-        fprintf(stderr, "%s: nmse %.3e (limit %.0e)\n", name, nmse(got, want, n), tol);
-        duet_test_close(name, got, want, n, tol);
-    } else if (want) {
-        fprintf(stderr, "FAIL %s: %zu values, reference has %zu\n", name, n, nw);
-        duet_test_failures++;
-    }
-    free(want);
-}
-
-/* Compares a backend tensor with golden tensor `ref`. */
-static void compare(const char *label, const duet_tensor *t, const golden *g, const char *ref,
-                    double tol) {
-    size_t n = (size_t)duet_nelements(t);
-    float *got = malloc(n * sizeof *got);
-    if (!got || duet_tensor_get_f32(t, got) != DUET_OK) {
-        fprintf(stderr, "FAIL %s %s: cannot read the result\n", label, ref);
-        duet_test_failures++;
-    } else {
-        compare_host(label, got, n, g, ref, tol);
-    }
-    free(got);
-}
 
 static int64_t file_len(const duet_safetensors *st, const char *name, int dim) {
     const duet_safetensors_tensor *t = duet_safetensors_find(st, name);
@@ -150,13 +69,14 @@ static bool read_golden(const duet_safetensors *st, golden *g) {
 static void check_mel_case(const golden *g, const duet_mel *m, const char *in, const char *ref,
                            int64_t want_frames) {
     size_t n = 0;
-    float *pcm = read_host(g->st, in, &n);
+    float *pcm = duet_golden_read(g->st, in, DUET_F32, 0, &n);
     const int64_t nf = duet_mel_n_frames(m, (int64_t)n);
     T_CHECK(nf == want_frames);
     float *out = pcm && nf > 0 ? malloc((size_t)(nf * g->cfg.mel.n_mels) * sizeof *out) : NULL;
     if (out) {
         T_CHECK_OK(duet_mel_compute(m, pcm, (int64_t)n, out, nf));
-        compare_host("mel (host)", out, (size_t)(nf * g->cfg.mel.n_mels), g, ref, MEL_NMSE);
+        duet_golden_compare_host(g->st, "mel (host)", out, (size_t)(nf * g->cfg.mel.n_mels), ref,
+                                 MEL_NMSE);
     }
     free(out);
     free(pcm);
@@ -171,9 +91,9 @@ static void check_mel(const golden *g) {
     /* reflect padding needs more than (n_fft - hop) / 2 = 384 samples */
     T_CHECK(duet_mel_n_frames(m, 384) == -1 && duet_mel_n_frames(m, 385) == 1);
     float pcm[400] = {0}, out[80];
-    capture_begin();
+    duet_golden_capture_begin();
     T_CHECK(duet_mel_compute(m, pcm, 400, out, 2) == DUET_ERR_INVALID_ARG);
-    T_CHECK(capture_end("400 samples give 1 frames, not 2"));
+    T_CHECK(duet_golden_capture_end("400 samples give 1 frames, not 2"));
     T_CHECK_OK(duet_mel_compute(m, pcm, 400, out, 1));
     bool floor_ok = true; /* silence sits at the clamp: log10(1e-5) = -5 (up to the 1e-9) */
     for (int i = 0; i < 80; i++) floor_ok = floor_ok && fabsf(out[i] + 5.0f) < 1e-3f;
@@ -181,9 +101,9 @@ static void check_mel(const golden *g) {
     duet_mel_free(&m);
     duet_mel_params bad = g->cfg.mel;
     bad.n_fft = 1000;
-    capture_begin();
+    duet_golden_capture_begin();
     T_CHECK(duet_mel_new(&bad, &m) == DUET_ERR_INVALID_ARG && !m);
-    T_CHECK(capture_end("power of two"));
+    T_CHECK(duet_golden_capture_end("power of two"));
 }
 
 /* ---------------------------------------------------------------- models on a backend */
@@ -217,7 +137,7 @@ static void free_models(models *m) {
 static void run_encoder(const golden *g, const models *m, duet_backend *be, const char *label,
                         const char *in, const char *ref, double tol) {
     size_t n = 0;
-    float *pcm = read_host(g->st, in, &n);
+    float *pcm = duet_golden_read(g->st, in, DUET_F32, 0, &n);
     duet_audio_encoder_session *s = NULL;
     duet_arena *a = duet_arena_new(0);
     bool ok = pcm && a && duet_audio_encoder_session_new(m->enc, (int64_t)n, &s) == DUET_OK;
@@ -228,7 +148,7 @@ static void run_encoder(const golden *g, const models *m, duet_backend *be, cons
         duet_tensor *lat = duet_tensor_new4(a, be, DUET_F32, g->cfg.vae.embed_dim, L, 1, 1);
         for (int rep = 0; lat && rep < 2; rep++) {
             T_CHECK_OK(duet_audio_encode(s, pcm, (int64_t)n, lat));
-            compare(label, lat, g, ref, tol);
+            duet_golden_compare(g->st, label, lat, ref, tol);
         }
         T_CHECK(lat != NULL);
     }
@@ -262,16 +182,16 @@ static void run_vae_vocoder(const golden *g, const models *m, duet_backend *be,
     for (int rep = 0; ok && rep < 2; rep++) {
         snprintf(lab, sizeof lab, "%s vae encoder (reference mel)", label);
         T_CHECK_OK(duet_audio_vae_encode(se, mel, z));
-        compare(lab, z, g, "out.latent", tol);
+        duet_golden_compare(g->st, lab, z, "out.latent", tol);
         snprintf(lab, sizeof lab, "%s vae decoder", label);
         T_CHECK_OK(duet_audio_vae_decode(sd, zin, dmel));
-        compare(lab, dmel, g, "out.dec_mel", tol);
+        duet_golden_compare(g->st, lab, dmel, "out.dec_mel", tol);
         snprintf(lab, sizeof lab, "%s vocoder (reference mel)", label);
         T_CHECK_OK(duet_vocoder_eval(sv, dec_ref, pcm));
-        compare(lab, pcm, g, "out.wav", tol);
+        duet_golden_compare(g->st, lab, pcm, "out.wav", tol);
         snprintf(lab, sizeof lab, "%s decoder + vocoder", label);
         T_CHECK_OK(duet_vocoder_eval(sv, dmel, pcm));
-        compare(lab, pcm, g, "out.wav", tol);
+        duet_golden_compare(g->st, lab, pcm, "out.wav", tol);
     }
     duet_vocoder_session_free(&sv);
     duet_audio_vae_session_free(&sd);
@@ -300,36 +220,6 @@ static void run_backend(const golden *g, duet_backend *be, duet_dtype dtype, boo
 
 /* ---------------------------------------------------------------- malformed weights */
 
-typedef struct {
-    const char *drop;          /* left out */
-    const char *reshape;       /* one element narrower in its innermost dim */
-    const char *extra;         /* a copy of the first tensor under this name */
-    const char *replace;       /* data replaced by `data` (same size) */
-    const void *data;
-} variant;
-
-static bool write_variant(const golden *g, const char *path, const variant *v) {
-    size_t n = duet_safetensors_count(g->st);
-    duet_safetensors_entry *e = calloc(n + 1, sizeof *e);
-    size_t k = 0;
-    for (size_t i = 0; e && i < n; i++) {
-        const duet_safetensors_tensor *t = duet_safetensors_get(g->st, i);
-        if (v->drop && !strcmp(t->name, v->drop)) continue;
-        e[k] = (duet_safetensors_entry){t->name, t->dtype, t->n_dims, {0}, t->data};
-        memcpy(e[k].ne, t->ne, sizeof t->ne);
-        if (v->reshape && !strcmp(t->name, v->reshape)) e[k].ne[0] -= 1; /* data is larger */
-        if (v->replace && !strcmp(t->name, v->replace)) e[k].data = v->data;
-        k++;
-    }
-    if (e && v->extra) {
-        e[k] = e[0];
-        e[k++].name = v->extra;
-    }
-    bool ok = e && duet_safetensors_write(path, e, k, NULL, 0) == DUET_OK;
-    free(e);
-    return ok;
-}
-
 typedef enum { PART_ENCODER, PART_DECODER, PART_VOCODER } part;
 
 static duet_status load_part(const duet_audio_config *cfg, const duet_safetensors *st,
@@ -352,9 +242,9 @@ static void expect_load_error(const duet_audio_config *cfg, const char *path, du
     duet_safetensors *st = NULL;
     T_CHECK_OK(duet_safetensors_open(path, &st));
     if (!st) return;
-    capture_begin();
+    duet_golden_capture_begin();
     duet_status s = load_part(cfg, st, be, p);
-    T_CHECK(capture_end(needle));
+    T_CHECK(duet_golden_capture_end(needle));
     if (s != want)
         fprintf(stderr, "FAIL: loading %s gave %s, expected %s\n", needle, duet_status_str(s),
                 duet_status_str(want));
@@ -368,7 +258,7 @@ static void check_bad_weights(const golden *g, duet_backend *be) {
     snprintf(path, sizeof path, "%s/duet_test_audio_%ld.safetensors", tmp, (long)getpid());
     const float neg_std[80] = {-1.0f};
     const struct {
-        variant v;
+        duet_golden_variant v;
         part p;
         duet_status want;
         const char *needle;
@@ -379,11 +269,11 @@ static void check_bad_weights(const golden *g, duet_backend *be) {
          "audio_vae.encoder.learnable_gain"},
         {{.drop = "vocoder.resblocks.5.activations.3.act.beta"}, PART_VOCODER,
          DUET_ERR_NOT_FOUND, "vocoder.resblocks.5.activations.3.act.beta"},
-        {{.reshape = "vocoder.ups.1.0.weight"}, PART_VOCODER, DUET_ERR_FORMAT,
+        {{.narrow = "vocoder.ups.1.0.weight"}, PART_VOCODER, DUET_ERR_FORMAT,
          "vocoder.ups.1.0.weight"},
-        {{.reshape = "audio_vae.encoder.down.2.attn.1.qkv.weight"}, PART_ENCODER,
+        {{.narrow = "audio_vae.encoder.down.2.attn.1.qkv.weight"}, PART_ENCODER,
          DUET_ERR_FORMAT, "audio_vae.encoder.down.2.attn.1.qkv.weight"},
-        {{.reshape = "audio_vae.data_std"}, PART_DECODER, DUET_ERR_FORMAT,
+        {{.narrow = "audio_vae.data_std"}, PART_DECODER, DUET_ERR_FORMAT,
          "audio_vae.data_std"},
         {{.replace = "audio_vae.data_std", .data = neg_std}, PART_ENCODER, DUET_ERR_FORMAT,
          "data_std: entry 0 is -1"},
@@ -393,7 +283,7 @@ static void check_bad_weights(const golden *g, duet_backend *be) {
          "vocoder.resblocks.9.convs1.0.weight: not used"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-        if (write_variant(g, path, &cases[i].v))
+        if (duet_golden_write_variant(g->st, path, &cases[i].v))
             expect_load_error(&g->cfg, path, be, cases[i].p, cases[i].want, cases[i].needle);
         else
             T_CHECK(!"cannot write a variant file");
@@ -432,9 +322,9 @@ static void expect_config_error(const char *json, const char *from, const char *
     memcpy(text + head, to, nt);
     memcpy(text + head + nt, at + strlen(from), tail + 1);
     duet_audio_config cfg;
-    capture_begin();
+    duet_golden_capture_begin();
     duet_status s = duet_audio_config_parse(text, strlen(text), "bad.json", &cfg);
-    T_CHECK(capture_end(needle));
+    T_CHECK(duet_golden_capture_end(needle));
     if (s != want) fprintf(stderr, "FAIL: config with %s gave %s\n", to, duet_status_str(s));
     T_CHECK(s == want);
 }
@@ -473,7 +363,7 @@ static void check_configs(const golden *g) {
 
 static void expect_invalid(duet_status s, const char *needle) {
     T_CHECK(s == DUET_ERR_INVALID_ARG);
-    T_CHECK(capture_end(needle));
+    T_CHECK(duet_golden_capture_end(needle));
 }
 
 static void check_bad_calls(const golden *g, duet_backend *be) {
@@ -492,21 +382,21 @@ static void check_bad_calls(const golden *g, duet_backend *be) {
     duet_tensor *mel = a ? duet_tensor_new4(a, be, DUET_F32, g->n_mel, 80, 1, 1) : NULL;
     duet_tensor *pcm = a ? duet_tensor_new4(a, be, DUET_F32, g->n_mel * 256 - 1, 1, 1, 1) : NULL;
     if (ok && z && mel && pcm) {
-        capture_begin();
+        duet_golden_capture_begin();
         expect_invalid(duet_audio_vae_encode(sd, mel, z), "belongs to the decoder");
-        capture_begin();
+        duet_golden_capture_begin();
         expect_invalid(duet_audio_vae_decode(sd, mel, mel), "needs latent [6, 8]");
-        capture_begin();
+        duet_golden_capture_begin();
         expect_invalid(duet_vocoder_eval(sv, mel, pcm), "pcm [4096]");
         float x[8] = {0};
-        capture_begin();
+        duet_golden_capture_begin();
         expect_invalid(duet_audio_encode(sa, x, 8, z), "encodes 4096 samples, got 8");
         duet_audio_vae_session *bad = NULL;
-        capture_begin();
+        duet_golden_capture_begin();
         expect_invalid(duet_audio_vae_encoder_session_new(m.venc, 1, &bad), "leave no frame");
         T_CHECK(!bad);
         duet_audio_encoder_session *bad2 = NULL;
-        capture_begin();
+        duet_golden_capture_begin();
         expect_invalid(duet_audio_encoder_session_new(m.enc, 500, &bad2), "too few");
         T_CHECK(!bad2);
     }
@@ -520,8 +410,9 @@ static void check_bad_calls(const golden *g, duet_backend *be) {
 
 /* ---------------------------------------------------------------- allocation failures */
 
-/* Loads and plans every part with the n-th host allocation failing. */
-static duet_status load_and_plan(const golden *g, duet_backend *be) {
+/* Loads and plans every part (run with the n-th host allocation failing). */
+static duet_status load_and_plan(void *user, duet_backend *be) {
+    const golden *g = user;
     models m;
     memset(&m, 0, sizeof m);
     duet_audio_encoder_session *sa = NULL;
@@ -543,33 +434,16 @@ static duet_status load_and_plan(const golden *g, duet_backend *be) {
 }
 
 static void check_alloc_failures(const golden *g, duet_backend *be) {
-    long n = 0;
-    duet_status st = DUET_ERR_OUT_OF_MEMORY;
-    for (; st != DUET_OK && n < 100000; n++) {
-        duet_log_set_callback(quiet, NULL);
-        duet_alloc_fail_after(n);
-        st = load_and_plan(g, be);
-        duet_alloc_fail_after(-1);
-        duet_log_set_callback(NULL, NULL);
-        if (st != DUET_OK && st != DUET_ERR_OUT_OF_MEMORY && st != DUET_ERR_DEVICE_OOM) {
-            fprintf(stderr, "FAIL: allocation %ld failing gave %s\n", n, duet_status_str(st));
-            duet_test_failures++;
-        }
-    }
-    fprintf(stderr, "allocation failures: %ld points of load + plan, all reported\n", n - 1);
-    T_CHECK(st == DUET_OK);
+    long n = duet_golden_alloc_failures(load_and_plan, (void *)g, be, 100000, true);
+    fprintf(stderr, "allocation failures: %ld points of load + plan, all reported\n", n);
 }
 
 int main(void) {
     duet_backend *bes[2];
     int nb = duet_test_backends(bes, 2);
     duet_safetensors *st = NULL;
-    if (nb < 1 || duet_safetensors_open(golden_path, &st) != DUET_OK) {
-        fprintf(stderr, "FAIL: cannot open %s (regenerate with tools/golden/audio.py)\n",
-                golden_path);
-        duet_test_failures++;
+    if (nb < 1 || !duet_golden_open(golden_path, "tools/golden/audio.py", &st))
         return duet_test_end(bes, nb);
-    }
     golden g;
     if (read_golden(st, &g)) {
         check_configs(&g);

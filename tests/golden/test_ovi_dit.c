@@ -17,9 +17,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/alloc.h"
 #include "core/safetensors.h"
 #include "diffusion/dit.h"
+#include "golden_util.h"
 #include "harness.h"
 
 #define CPU_NMSE 1e-10
@@ -35,75 +35,6 @@ typedef struct {
     duet_dit_config cfg;
     duet_dit_shape shape;
 } golden;
-
-/* ---------------------------------------------------------------- log capture */
-
-static char captured[8192];
-
-static void capture(duet_log_level level, const char *msg, void *user) {
-    (void)user;
-    if (level > DUET_LOG_WARN) return;
-    fprintf(stderr, "  (expected) %s\n", msg);
-    size_t n = strlen(captured);
-    snprintf(captured + n, sizeof captured - n, "%s\n", msg);
-}
-
-static void capture_begin(void) {
-    captured[0] = 0;
-    duet_log_set_callback(capture, NULL);
-}
-
-/* Ends the capture; true when an error message mentioned `needle`. */
-static bool capture_end(const char *needle) {
-    duet_log_set_callback(NULL, NULL);
-    bool found = strstr(captured, needle) != NULL;
-    if (!found) fprintf(stderr, "FAIL: no log message names \"%s\"\n", needle);
-    return found;
-}
-
-/* ---------------------------------------------------------------- helpers */
-
-static float *read_host(const duet_safetensors *st, const char *name, size_t *n_out) {
-    const duet_safetensors_tensor *t = duet_safetensors_find(st, name);
-    float *data = t && t->dtype == DUET_F32 ? malloc(t->nbytes ? t->nbytes : 1) : NULL;
-    if (!data) {
-        fprintf(stderr, "FAIL: %s: no f32 tensor %s\n", golden_path, name);
-        duet_test_failures++;
-        return NULL;
-    }
-    memcpy(data, t->data, t->nbytes);
-    *n_out = t->nbytes / sizeof *data;
-    return data;
-}
-
-static double nmse(const float *got, const float *want, size_t n) {
-    double num = 0, den = 0;
-    for (size_t i = 0; i < n; i++) {
-        double e = (double)got[i] - want[i];
-        num += e * e;
-        den += (double)want[i] * want[i];
-    }
-    return num / (den > 1e-30 ? den : 1e-30);
-}
-
-/* Compares a device tensor with golden tensor `ref`; prints the nmse. */
-static void compare(const golden *g, const char *label, const duet_tensor *t, const char *ref,
-                    double tol) {
-    size_t n = 0;
-    float *want = read_host(g->st, ref, &n);
-    float *got = want ? malloc(n * sizeof *got) : NULL;
-    char name[192];
-    snprintf(name, sizeof name, "%s %s", label, ref);
-    if (!got || (size_t)duet_nelements(t) != n || duet_tensor_get_f32(t, got) != DUET_OK) {
-        fprintf(stderr, "FAIL %s: cannot read the result\n", name);
-        duet_test_failures++;
-    } else {
-        fprintf(stderr, "%s: nmse %.3e (limit %.0e)\n", name, nmse(got, want, n), tol);
-        duet_test_close(name, got, want, n, tol);
-    }
-    free(got);
-    free(want);
-}
 
 static bool read_golden(const duet_safetensors *st, golden *g) {
     g->st = st;
@@ -162,9 +93,9 @@ static void run_case(const golden *g, duet_dit_session *s, run_io *io, const cha
     T_CHECK_OK(duet_dit_eval(s, &in, io->out_video, io->out_audio));
     char ref[64];
     snprintf(ref, sizeof ref, "out.%s.video", name);
-    compare(g, label, io->out_video, ref, tol);
+    duet_golden_compare(g->st, label, io->out_video, ref, tol);
     snprintf(ref, sizeof ref, "out.%s.audio", name);
-    compare(g, label, io->out_audio, ref, tol);
+    duet_golden_compare(g->st, label, io->out_audio, ref, tol);
 }
 
 /* Loads the model with `dtype` weights on `be` and runs the cases (all, or plain only). */
@@ -196,30 +127,6 @@ static void run_backend(const golden *g, duet_backend *be, duet_dtype dtype, boo
 
 /* ---------------------------------------------------------------- bad inputs */
 
-/* Writes the golden's tensors to `path`, leaving out `drop` and replacing `reshape` (if not
- * NULL) by a tensor one column narrower, and adding `extra` (a copy of the first tensor). */
-static bool write_variant(const golden *g, const char *path, const char *drop,
-                          const char *reshape, const char *extra) {
-    size_t n = duet_safetensors_count(g->st);
-    duet_safetensors_entry *e = calloc(n + 1, sizeof *e);
-    size_t k = 0;
-    for (size_t i = 0; e && i < n; i++) {
-        const duet_safetensors_tensor *t = duet_safetensors_get(g->st, i);
-        if (drop && !strcmp(t->name, drop)) continue;
-        e[k] = (duet_safetensors_entry){t->name, t->dtype, t->n_dims, {0}, t->data};
-        memcpy(e[k].ne, t->ne, sizeof t->ne);
-        if (reshape && !strcmp(t->name, reshape)) e[k].ne[0] -= 1; /* data is larger: fine */
-        k++;
-    }
-    if (e && extra) {
-        e[k] = e[0];
-        e[k++].name = extra;
-    }
-    bool ok = e && duet_safetensors_write(path, e, k, NULL, 0) == DUET_OK;
-    free(e);
-    return ok;
-}
-
 /* Loading `path` with `cfg` fails with `want`, and a message names `needle`. */
 static void expect_load_error(const duet_dit_config *cfg, const char *path, duet_backend *be,
                               duet_status want, const char *needle) {
@@ -227,9 +134,9 @@ static void expect_load_error(const duet_dit_config *cfg, const char *path, duet
     duet_dit *m = NULL;
     T_CHECK_OK(duet_safetensors_open(path, &st));
     if (!st) return;
-    capture_begin();
+    duet_golden_capture_begin();
     duet_status s = duet_dit_load(cfg, st, be, NULL, &m);
-    T_CHECK(capture_end(needle));
+    T_CHECK(duet_golden_capture_end(needle));
     if (s != want)
         fprintf(stderr, "FAIL: loading %s gave %s, expected %s\n", path, duet_status_str(s),
                 duet_status_str(want));
@@ -245,11 +152,11 @@ static void check_bad_weights(const golden *g, duet_backend *be) {
     const char *missing = "audio_model.blocks.2.cross_attn.norm_k_fusion.weight";
     const char *wrong = "video_model.head.head.weight";
     const char *unused = "video_model.blocks.3.ffn.0.weight";
-    if (write_variant(g, path, missing, NULL, NULL))
+    if (duet_golden_write_variant(g->st, path, &(duet_golden_variant){.drop = missing}))
         expect_load_error(&g->cfg, path, be, DUET_ERR_NOT_FOUND, missing);
-    if (write_variant(g, path, NULL, wrong, NULL))
+    if (duet_golden_write_variant(g->st, path, &(duet_golden_variant){.narrow = wrong}))
         expect_load_error(&g->cfg, path, be, DUET_ERR_FORMAT, wrong);
-    if (write_variant(g, path, NULL, NULL, unused))
+    if (duet_golden_write_variant(g->st, path, &(duet_golden_variant){.extra = unused}))
         expect_load_error(&g->cfg, path, be, DUET_ERR_FORMAT, unused);
     remove(path);
     /* a config with fewer layers leaves the file's last blocks unused */
@@ -264,9 +171,9 @@ static void check_bad_weights(const golden *g, duet_backend *be) {
 
 static void expect_eval_error(duet_dit_session *s, const duet_dit_inputs *in, run_io *io,
                               const char *needle) {
-    capture_begin();
+    duet_golden_capture_begin();
     T_CHECK(duet_dit_eval(s, in, io->out_video, io->out_audio) == DUET_ERR_INVALID_ARG);
-    T_CHECK(capture_end(needle));
+    T_CHECK(duet_golden_capture_end(needle));
 }
 
 static void check_bad_inputs(const golden *g, duet_backend *be) {
@@ -298,9 +205,9 @@ static void check_bad_inputs(const golden *g, duet_backend *be) {
     duet_dit_shape odd = g->shape;
     odd.video_h += 1; /* not a multiple of the patch */
     duet_dit_session *s2 = NULL;
-    capture_begin();
+    duet_golden_capture_begin();
     T_CHECK(duet_dit_session_new(m, &odd, &s2) == DUET_ERR_INVALID_ARG && !s2);
-    T_CHECK(capture_end("multiples of the patch"));
+    T_CHECK(duet_golden_capture_end("multiples of the patch"));
     free(io.t_video);
     free(io.t_audio);
     duet_arena_free(&a);
@@ -310,9 +217,9 @@ static void check_bad_inputs(const golden *g, duet_backend *be) {
 
 static void expect_config_error(const char *json, duet_status want, const char *needle) {
     duet_dit_config cfg;
-    capture_begin();
+    duet_golden_capture_begin();
     duet_status s = duet_dit_config_parse(json, strlen(json), "bad.json", &cfg);
-    T_CHECK(capture_end(needle));
+    T_CHECK(duet_golden_capture_end(needle));
     if (s != want) fprintf(stderr, "FAIL: config %s gave %s\n", json, duet_status_str(s));
     T_CHECK(s == want);
 }
@@ -355,47 +262,33 @@ static void check_configs(const golden *g) {
             tiny.video.text_len == 512 && tiny.audio.eps == 1e-6f);
 }
 
-static void quiet(duet_log_level level, const char *msg, void *user) {
-    (void)level, (void)msg, (void)user;
+/* Loads and plans (run with the n-th host allocation failing). */
+static duet_status load_and_plan(void *user, duet_backend *be) {
+    const golden *g = user;
+    duet_dit *m = NULL;
+    duet_dit_session *s = NULL;
+    duet_status st = duet_dit_load(&g->cfg, g->st, be, NULL, &m);
+    T_CHECK((st == DUET_OK) == (m != NULL));
+    if (st == DUET_OK) st = duet_dit_session_new(m, &g->shape, &s);
+    T_CHECK((st == DUET_OK) == (s != NULL));
+    duet_dit_session_free(&s);
+    duet_dit_free(&m);
+    return st;
 }
 
 /* Every host allocation of loading and planning made to fail in turn: each must end in an
  * out-of-memory status (no crash, no leak under ASan), and the run with none failing works. */
 static void check_alloc_failures(const golden *g, duet_backend *be) {
-    long n = 0;
-    duet_status st = DUET_ERR_OUT_OF_MEMORY;
-    for (; st != DUET_OK && n < 100000; n++) {
-        duet_dit *m = NULL;
-        duet_dit_session *s = NULL;
-        duet_log_set_callback(quiet, NULL);
-        duet_alloc_fail_after(n);
-        st = duet_dit_load(&g->cfg, g->st, be, NULL, &m);
-        T_CHECK((st == DUET_OK) == (m != NULL));
-        if (st == DUET_OK) st = duet_dit_session_new(m, &g->shape, &s);
-        duet_alloc_fail_after(-1);
-        duet_log_set_callback(NULL, NULL);
-        if (st != DUET_OK && st != DUET_ERR_OUT_OF_MEMORY && st != DUET_ERR_DEVICE_OOM) {
-            fprintf(stderr, "FAIL: allocation %ld failing gave %s\n", n, duet_status_str(st));
-            duet_test_failures++;
-        }
-        T_CHECK((st == DUET_OK) == (s != NULL));
-        duet_dit_session_free(&s);
-        duet_dit_free(&m);
-    }
-    fprintf(stderr, "allocation failures: %ld points of load + plan, all reported\n", n - 1);
-    T_CHECK(st == DUET_OK);
+    long n = duet_golden_alloc_failures(load_and_plan, (void *)g, be, 100000, true);
+    fprintf(stderr, "allocation failures: %ld points of load + plan, all reported\n", n);
 }
 
 int main(void) {
     duet_backend *bes[2];
     int nb = duet_test_backends(bes, 2);
     duet_safetensors *st = NULL;
-    if (nb < 1 || duet_safetensors_open(golden_path, &st) != DUET_OK) {
-        fprintf(stderr, "FAIL: cannot open %s (regenerate with tools/golden/ovi_dit.py)\n",
-                golden_path);
-        duet_test_failures++;
+    if (nb < 1 || !duet_golden_open(golden_path, "tools/golden/ovi_dit.py", &st))
         return duet_test_end(bes, nb);
-    }
     golden g;
     if (read_golden(st, &g)) {
         check_configs(&g);

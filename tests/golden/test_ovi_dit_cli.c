@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "core/safetensors.h"
+#include "golden_util.h"
 #include "harness.h"
 
 #define CPU_NMSE 1e-10
@@ -59,16 +60,6 @@ static void expect_exit(const char *args, int want, const char *needle) {
     free(log);
 }
 
-static double nmse(const float *got, const float *want, size_t n) {
-    double num = 0, den = 0;
-    for (size_t i = 0; i < n; i++) {
-        double e = (double)got[i] - want[i];
-        num += e * e;
-        den += (double)want[i] * want[i];
-    }
-    return num / (den > 1e-30 ? den : 1e-30);
-}
-
 static void compare_tensor(const duet_safetensors *out, const duet_safetensors *g,
                            const char *name, const char *ref, const char *label, double tol) {
     const duet_safetensors_tensor *a = duet_safetensors_find(out, name);
@@ -87,8 +78,7 @@ static void compare_tensor(const duet_safetensors *out, const duet_safetensors *
         memcpy(y, b->data, b->nbytes);
         char full[160];
         snprintf(full, sizeof full, "%s %s", label, ref);
-        fprintf(stderr, "%s: nmse %.3e (limit %.0e)\n", full, nmse(x, y, n), tol);
-        duet_test_close(full, x, y, n, tol);
+        duet_golden_report(full, x, y, n, tol);
     }
     free(x);
     free(y);

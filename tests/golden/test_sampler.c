@@ -20,12 +20,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/alloc.h"
 #include "core/safetensors.h"
 #include "diffusion/generate.h"
 #include "diffusion/noise.h"
 #include "diffusion/sampler.h"
 #include "diffusion/schedule.h"
+#include "golden_util.h"
 #include "harness.h"
 
 #define STEP_NMSE 1e-11
@@ -41,86 +41,7 @@ typedef struct {
     json_t *meta;                /* the "golden" metadata object */
 } golden;
 
-/* ---------------------------------------------------------------- log capture */
-
-static char captured[8192];
-
-static void capture(duet_log_level level, const char *msg, void *user) {
-    (void)user;
-    if (level > DUET_LOG_WARN) return;
-    fprintf(stderr, "  (expected) %s\n", msg);
-    size_t n = strlen(captured);
-    snprintf(captured + n, sizeof captured - n, "%s\n", msg);
-}
-
-static void capture_begin(void) {
-    captured[0] = 0;
-    duet_log_set_callback(capture, NULL);
-}
-
-static bool capture_end(const char *needle) {
-    duet_log_set_callback(NULL, NULL);
-    bool found = strstr(captured, needle) != NULL;
-    if (!found) fprintf(stderr, "FAIL: no log message names \"%s\"\n", needle);
-    return found;
-}
-
-static void quiet(duet_log_level level, const char *msg, void *user) {
-    (void)level, (void)msg, (void)user;
-}
-
 /* ---------------------------------------------------------------- golden access */
-
-/* A host copy of golden tensor `name` (f32 or i32, 4-byte elements); NULL (a failure) if
- * absent. *n_out: element count. */
-static void *read_host(const duet_safetensors *st, const char *name, size_t *n_out) {
-    const duet_safetensors_tensor *t = duet_safetensors_find(st, name);
-    void *data = t && (t->dtype == DUET_F32 || t->dtype == DUET_I32)
-                     ? malloc(t->nbytes ? t->nbytes : 1) : NULL;
-    if (!data) {
-        fprintf(stderr, "FAIL: %s: no f32/i32 tensor %s\n", duet_safetensors_name(st), name);
-        duet_test_failures++;
-        return NULL;
-    }
-    memcpy(data, t->data, t->nbytes);
-    *n_out = t->nbytes / 4;
-    return data;
-}
-
-static double nmse(const float *got, const float *want, size_t n) {
-    double num = 0, den = 0;
-    for (size_t i = 0; i < n; i++) {
-        double e = (double)got[i] - want[i];
-        num += e * e;
-        den += (double)want[i] * want[i];
-    }
-    return num / (den > 1e-30 ? den : 1e-30);
-}
-
-/* Compares n floats with golden reference data; prints the nmse. */
-static void compare_host(const char *label, const float *got, const float *want, size_t n,
-                         double tol) {
-    fprintf(stderr, "%s: nmse %.3e (limit %.0e)\n", label, nmse(got, want, n), tol);
-    duet_test_close(label, got, want, n, tol);
-}
-
-/* Compares a device tensor with golden tensor `ref`. */
-static void compare(const golden *g, const char *label, const duet_tensor *t, const char *ref,
-                    double tol) {
-    size_t n = 0;
-    float *want = read_host(g->st, ref, &n);
-    float *got = want ? malloc(n * sizeof *got) : NULL;
-    char name[192];
-    snprintf(name, sizeof name, "%s %s", label, ref);
-    if (!got || (size_t)duet_nelements(t) != n || duet_tensor_get_f32(t, got) != DUET_OK) {
-        fprintf(stderr, "FAIL %s: cannot read the result\n", name);
-        duet_test_failures++;
-    } else {
-        compare_host(name, got, want, n, tol);
-    }
-    free(got);
-    free(want);
-}
 
 static const char *backend_label(duet_backend *be) {
     return duet_backend_get_kind(be) == DUET_BACKEND_CPU ? "cpu" : "vulkan";
@@ -132,9 +53,9 @@ static void check_schedule_pair(const golden *g, int n, double shift) {
     char name[64];
     size_t nt = 0, ns = 0;
     snprintf(name, sizeof name, "sched.%d_%g.timesteps", n, shift);
-    int32_t *want_t = read_host(g->st, name, &nt);
+    int32_t *want_t = duet_golden_read(g->st, name, DUET_DTYPE_COUNT, 0, &nt);
     snprintf(name, sizeof name, "sched.%d_%g.sigmas", n, shift);
-    float *want_s = read_host(g->st, name, &ns);
+    float *want_s = duet_golden_read(g->st, name, DUET_DTYPE_COUNT, 0, &ns);
     int64_t *t = malloc((size_t)n * sizeof *t);
     float *s = malloc((size_t)(n + 1) * sizeof *s);
     if (want_t && want_s && t && s && nt == (size_t)n && ns == (size_t)n + 1) {
@@ -161,11 +82,11 @@ static void check_schedules(const golden *g) {
                             json_number_value(json_array_get(pair, 1)));
     }
     int64_t t[2];
-    capture_begin();
+    duet_golden_capture_begin();
     T_CHECK(duet_schedule_shifted(0, 2.0, t, NULL) == DUET_ERR_INVALID_ARG);
     T_CHECK(duet_schedule_shifted(2, 0.0, t, NULL) == DUET_ERR_INVALID_ARG);
     T_CHECK(duet_schedule_shifted(2, nan(""), t, NULL) == DUET_ERR_INVALID_ARG);
-    T_CHECK(capture_end("shift > 0"));
+    T_CHECK(duet_golden_capture_end("shift > 0"));
 }
 
 /* ---------------------------------------------------------------- noise */
@@ -199,7 +120,7 @@ static void check_noise(const golden *g) {
         char name[64];
         size_t n = 0;
         snprintf(name, sizeof name, "noise.%s", key);
-        float *want = read_host(g->st, name, &n);
+        float *want = duet_golden_read(g->st, name, DUET_DTYPE_COUNT, 0, &n);
         float *got = want ? malloc(n * sizeof *got) : NULL;
         const uint64_t seed = (uint64_t)json_integer_value(json_array_get(c, 0));
         const uint32_t stream = (uint32_t)json_integer_value(json_array_get(c, 1));
@@ -230,9 +151,9 @@ static void run_step_case(const golden *g, duet_backend *be, const char *name, j
     char key[64], label[128];
     size_t nv = 0, nx = 0;
     snprintf(key, sizeof key, "step.%s.v", name);
-    float *vs = read_host(g->st, key, &nv);
+    float *vs = duet_golden_read(g->st, key, DUET_DTYPE_COUNT, 0, &nv);
     snprintf(key, sizeof key, "step.%s.x", name);
-    float *xs = read_host(g->st, key, &nx);
+    float *xs = duet_golden_read(g->st, key, DUET_DTYPE_COUNT, 0, &nx);
     const duet_safetensors_tensor *meta_x = duet_safetensors_find(g->st, key);
     duet_arena *a = duet_arena_new(0);
     duet_sampler *smp = NULL;
@@ -252,12 +173,12 @@ static void run_step_case(const golden *g, duet_backend *be, const char *name, j
             T_CHECK_OK(duet_tensor_get_f32(x, got));
             snprintf(label, sizeof label, "%s %s%s step %d/%d", backend_label(be), name,
                      pass ? " (reset)" : "", k + 1, n);
-            compare_host(label, got, xs + (size_t)(k + 1) * per, per, STEP_NMSE);
+            duet_golden_report(label, got, xs + (size_t)(k + 1) * per, per, STEP_NMSE);
         }
         T_CHECK(duet_sampler_step_index(smp) == n);
-        capture_begin();
+        duet_golden_capture_begin();
         T_CHECK(duet_sampler_step(smp, v, x) == DUET_ERR_INVALID_ARG);
-        T_CHECK(capture_end("already taken"));
+        T_CHECK(duet_golden_capture_end("already taken"));
         duet_sampler_reset(smp);
     }
     free(got), free(vs), free(xs);
@@ -279,23 +200,23 @@ static void check_sampler_errors(duet_backend *be) {
     duet_arena *a = duet_arena_new(0);
     duet_sampler *smp = NULL;
     duet_solver solver = DUET_SOLVER_EULER;
-    capture_begin();
+    duet_golden_capture_begin();
     T_CHECK(duet_solver_parse("heun", &solver) == DUET_ERR_INVALID_ARG);
-    T_CHECK(capture_end("unknown solver \"heun\""));
+    T_CHECK(duet_golden_capture_end("unknown solver \"heun\""));
     T_CHECK_OK(duet_solver_parse("unipc", &solver));
     T_CHECK(solver == DUET_SOLVER_UNIPC && !strcmp(duet_solver_name(DUET_SOLVER_EULER), "euler"));
-    capture_begin();
+    duet_golden_capture_begin();
     T_CHECK(duet_sampler_new(be, solver, 0, 2.0, 2, ne, &smp) == DUET_ERR_INVALID_ARG && !smp);
     T_CHECK(duet_sampler_new(be, solver, 4, 1e9, 2, ne, &smp) == DUET_ERR_INVALID_ARG && !smp);
-    T_CHECK(capture_end("puts a sigma at 1"));
+    T_CHECK(duet_golden_capture_end("puts a sigma at 1"));
     T_CHECK_OK(duet_sampler_new(be, solver, 4, 2.0, 2, ne, &smp));
     duet_tensor *x = duet_tensor_new(a, be, DUET_F32, 2, ne);
     duet_tensor *bad = duet_tensor_new(a, be, DUET_F32, 2, ne_bad);
     if (smp && x && bad) {
-        capture_begin();
+        duet_golden_capture_begin();
         T_CHECK(duet_sampler_step(smp, bad, x) == DUET_ERR_INVALID_ARG);
         T_CHECK(duet_sampler_step(smp, x, x) == DUET_ERR_INVALID_ARG);
-        T_CHECK(capture_end("v and x must be f32 [5, 3]"));
+        T_CHECK(duet_golden_capture_end("v and x must be f32 [5, 3]"));
         T_CHECK(duet_sampler_step_index(smp) == 0 && duet_sampler_n_steps(smp) == 4);
         T_CHECK(duet_sampler_timestep(smp, 4) == -1 && duet_sampler_sigma(smp, 4) == 0.0f &&
                 duet_sampler_sigma(smp, 5) == -1.0f);
@@ -400,9 +321,9 @@ static void run_generate_case(const golden *g, gen_env *e, duet_backend *be, con
     char label[96], ref[64];
     snprintf(label, sizeof label, "generate on %s", backend_label(be));
     snprintf(ref, sizeof ref, "gen.%s.video", name);
-    compare(g, label, e->video, ref, tol);
+    duet_golden_compare(g->st, label, e->video, ref, tol);
     snprintf(ref, sizeof ref, "gen.%s.audio", name);
-    compare(g, label, e->audio, ref, tol);
+    duet_golden_compare(g->st, label, e->audio, ref, tol);
 }
 
 static void check_generate(const golden *g, duet_backend *be, double tol) {
@@ -446,9 +367,9 @@ static void check_generate_errors(const golden *g, duet_backend *be) {
         if (k == 2) q.n_steps = 0;
         if (k == 3) j.video_given = duet_tensor_new(e.a, be, DUET_F32, 4, too_many);
         if (k == 4) audio = e.video;
-        capture_begin();
+        duet_golden_capture_begin();
         T_CHECK(duet_generate(e.m, e.s, &q, &j, e.video, audio) == expect[k].want);
-        T_CHECK(capture_end(expect[k].needle));
+        T_CHECK(duet_golden_capture_end(expect[k].needle));
     }
     progress_log log = {.cancel_at = 2};
     p.progress = on_progress;
@@ -456,6 +377,18 @@ static void check_generate_errors(const golden *g, duet_backend *be) {
     T_CHECK(duet_generate(e.m, e.s, &p, &in, e.video, e.audio) == DUET_ERR_CANCELLED);
     T_CHECK(log.calls == 2 && log.n_steps == 3);
     env_close(&e);
+}
+
+typedef struct {
+    gen_env *e;
+    const duet_generate_params *p;
+    const duet_generate_inputs *in;
+} gen_call;
+
+static duet_status generate_once(void *user, duet_backend *be) {
+    const gen_call *c = user;
+    (void)be;
+    return duet_generate(c->e->m, c->e->s, c->p, c->in, c->e->video, c->e->audio);
 }
 
 /* Every host allocation of a generation made to fail in turn: each ends in an out-of-memory
@@ -472,21 +405,10 @@ static void check_alloc_failures(const golden *g, duet_backend *be) {
     duet_generate_inputs in = e.in;
     in.video_given = load(g, &e, be, "gen.video_given1");
     in.audio_given = load(g, &e, be, "gen.audio_given4");
-    long n = 0;
-    duet_status st = DUET_ERR_OUT_OF_MEMORY;
-    for (; st != DUET_OK && n < 10000; n++) {
-        duet_log_set_callback(quiet, NULL);
-        duet_alloc_fail_after(n);
-        st = duet_generate(e.m, e.s, &p, &in, e.video, e.audio);
-        duet_alloc_fail_after(-1);
-        duet_log_set_callback(NULL, NULL);
-        if (st != DUET_OK && st != DUET_ERR_OUT_OF_MEMORY) {
-            fprintf(stderr, "FAIL: allocation %ld failing gave %s\n", n, duet_status_str(st));
-            duet_test_failures++;
-        }
-    }
-    fprintf(stderr, "allocation failures: %ld points of a generation, all reported\n", n - 1);
-    T_CHECK(st == DUET_OK && n > 5);
+    const gen_call call = {&e, &p, &in};
+    long n = duet_golden_alloc_failures(generate_once, (void *)&call, be, 10000, false);
+    fprintf(stderr, "allocation failures: %ld points of a generation, all reported\n", n);
+    T_CHECK(n > 4);
     env_close(&e);
 }
 

@@ -24,9 +24,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/alloc.h"
 #include "core/safetensors.h"
 #include "encoders/text_encoder.h"
+#include "golden_util.h"
 #include "harness.h"
 
 #define CPU_NMSE 1e-10
@@ -47,52 +47,7 @@ typedef struct {
     float *out, *out_bf16, *out_allbf16; /* [N_SEQ, text_len, dim] */
 } golden;
 
-/* ---------------------------------------------------------------- log capture */
-
-static char captured[8192];
-
-static void capture(duet_log_level level, const char *msg, void *user) {
-    (void)user;
-    if (level > DUET_LOG_WARN) return;
-    fprintf(stderr, "  (expected) %s\n", msg);
-    size_t n = strlen(captured);
-    snprintf(captured + n, sizeof captured - n, "%s\n", msg);
-}
-
-static void capture_begin(void) {
-    captured[0] = 0;
-    duet_log_set_callback(capture, NULL);
-}
-
-/* Ends the capture; true when an error message mentioned `needle`. */
-static bool capture_end(const char *needle) {
-    duet_log_set_callback(NULL, NULL);
-    bool found = strstr(captured, needle) != NULL;
-    if (!found) fprintf(stderr, "FAIL: no log message names \"%s\"\n", needle);
-    return found;
-}
-
-static void quiet(duet_log_level level, const char *msg, void *user) {
-    (void)level, (void)msg, (void)user;
-}
-
 /* ---------------------------------------------------------------- golden file */
-
-/* Host copy of a golden tensor of `dtype` with exactly n elements; NULL (a failed check)
- * otherwise. */
-static void *read_host(const duet_safetensors *st, const char *name, duet_dtype dtype,
-                       size_t n) {
-    const duet_safetensors_tensor *t = duet_safetensors_find(st, name);
-    void *data = t && t->dtype == dtype && t->nbytes == n * 4 ? malloc(t->nbytes) : NULL;
-    if (!data) {
-        fprintf(stderr, "FAIL: %s: no %s tensor %s of %zu elements\n", golden_path,
-                duet_dtype_name(dtype), name, n);
-        duet_test_failures++;
-        return NULL;
-    }
-    memcpy(data, t->data, t->nbytes); /* the mapping may be unaligned */
-    return data;
-}
 
 static bool read_golden(const duet_safetensors *st, golden *g) {
     memset(g, 0, sizeof *g);
@@ -109,11 +64,11 @@ static bool read_golden(const duet_safetensors *st, golden *g) {
     }
     g->max_len = ids->ne[0];
     const size_t n_out = (size_t)(N_SEQ * g->cfg.text_len * g->cfg.dim);
-    int32_t *len = read_host(st, "lengths", DUET_I32, N_SEQ);
-    g->ids = read_host(st, "ids", DUET_I32, (size_t)(N_SEQ * g->max_len));
-    g->out = read_host(st, "out", DUET_F32, n_out);
-    g->out_bf16 = read_host(st, "out_bf16w", DUET_F32, n_out);
-    g->out_allbf16 = read_host(st, "out_allbf16", DUET_F32, n_out);
+    int32_t *len = duet_golden_read(st, "lengths", DUET_I32, N_SEQ, NULL);
+    g->ids = duet_golden_read(st, "ids", DUET_I32, (size_t)(N_SEQ * g->max_len), NULL);
+    g->out = duet_golden_read(st, "out", DUET_F32, n_out, NULL);
+    g->out_bf16 = duet_golden_read(st, "out_bf16w", DUET_F32, n_out, NULL);
+    g->out_allbf16 = duet_golden_read(st, "out_allbf16", DUET_F32, n_out, NULL);
     ok = len && g->ids && g->out && g->out_bf16 && g->out_allbf16;
     for (int i = 0; ok && i < N_SEQ; i++) {
         g->len[i] = len[i];
@@ -133,22 +88,12 @@ static void free_golden(golden *g) {
     free(g->out_allbf16);
 }
 
-static double nmse(const float *got, const float *want, size_t n) {
-    double num = 0, den = 0;
-    for (size_t i = 0; i < n; i++) {
-        double e = (double)got[i] - want[i];
-        num += e * e;
-        den += (double)want[i] * want[i];
-    }
-    return num / (den > 1e-30 ? den : 1e-30);
-}
-
 /* ---------------------------------------------------------------- buckets */
 
 static void check_buckets(const golden *g) {
     const duet_safetensors_tensor *t = duet_safetensors_find(g->st, "buckets");
     const int64_t n = t ? t->ne[0] : 0, r0 = -(n - 1) / 2;
-    int32_t *want = read_host(g->st, "buckets", DUET_I32, (size_t)n);
+    int32_t *want = duet_golden_read(g->st, "buckets", DUET_I32, (size_t)n, NULL);
     int n_bad = 0;
     for (int64_t i = 0; want && i < n; i++) {
         int32_t got = duet_text_encoder_bucket(r0 + i, g->cfg.n_buckets, g->cfg.max_dist);
@@ -182,8 +127,7 @@ static void run_prompt(const golden *g, duet_text_encoder_session *s, duet_tenso
         return;
     }
     const float *want = ref + (size_t)(i * g->cfg.text_len * dim);
-    fprintf(stderr, "%s: nmse %.3e (limit %.0e)\n", name, nmse(got, want, n), tol);
-    duet_test_close(name, got, want, n, tol);
+    duet_golden_report(name, got, want, n, tol);
     size_t n_nonzero = 0;
     for (size_t j = (size_t)(g->len[i] * dim); j < n; j++) n_nonzero += got[j] != 0.0f;
     if (n_nonzero) fprintf(stderr, "FAIL %s: %zu padding values not zero\n", name, n_nonzero);
@@ -231,30 +175,6 @@ static void run_backend(const golden *g, const duet_safetensors *st,
 
 /* ---------------------------------------------------------------- bad weights */
 
-/* Writes the golden's tensors to `path`, leaving out `drop`, replacing `reshape` (if not
- * NULL) by a tensor one column narrower, and adding `extra` (a copy of the first tensor). */
-static bool write_variant(const golden *g, const char *path, const char *drop,
-                          const char *reshape, const char *extra) {
-    size_t n = duet_safetensors_count(g->st);
-    duet_safetensors_entry *e = calloc(n + 1, sizeof *e);
-    size_t k = 0;
-    for (size_t i = 0; e && i < n; i++) {
-        const duet_safetensors_tensor *t = duet_safetensors_get(g->st, i);
-        if (drop && !strcmp(t->name, drop)) continue;
-        e[k] = (duet_safetensors_entry){t->name, t->dtype, t->n_dims, {0}, t->data};
-        memcpy(e[k].ne, t->ne, sizeof t->ne);
-        if (reshape && !strcmp(t->name, reshape)) e[k].ne[0] -= 1; /* data is larger: fine */
-        k++;
-    }
-    if (e && extra) {
-        e[k] = e[0];
-        e[k++].name = extra;
-    }
-    bool ok = e && duet_safetensors_write(path, e, k, NULL, 0) == DUET_OK;
-    free(e);
-    return ok;
-}
-
 /* Loading `path` with `cfg` under `prefix` fails with `want`, and a message names `needle`. */
 static void expect_load_error_at(const duet_text_encoder_config *cfg, const char *path,
                                  const char *prefix, duet_backend *be,
@@ -266,9 +186,9 @@ static void expect_load_error_at(const duet_text_encoder_config *cfg, const char
     lp.embedding = place;
     T_CHECK_OK(duet_safetensors_open(path, &st));
     if (!st) return;
-    capture_begin();
+    duet_golden_capture_begin();
     duet_status s = duet_text_encoder_load(cfg, st, prefix, be, &lp, &m);
-    T_CHECK(capture_end(needle));
+    T_CHECK(duet_golden_capture_end(needle));
     if (s != want)
         fprintf(stderr, "FAIL: loading %s gave %s, expected %s\n", path, duet_status_str(s),
                 duet_status_str(want));
@@ -291,18 +211,18 @@ static void check_bad_weights(const golden *g, duet_backend *be) {
     const char *missing = PREFIX "blocks.1.ffn.fc1.weight";
     const char *wrong = PREFIX "blocks.0.attn.o.weight";
     const char *shared = PREFIX "pos_embedding.embedding.weight"; /* shared_pos=True's table */
-    if (write_variant(g, path, missing, NULL, NULL))
+    if (duet_golden_write_variant(g->st, path, &(duet_golden_variant){.drop = missing}))
         expect_load_error(&g->cfg, path, PREFIX, be, DUET_ERR_NOT_FOUND, missing);
-    if (write_variant(g, path, NULL, wrong, NULL))
+    if (duet_golden_write_variant(g->st, path, &(duet_golden_variant){.narrow = wrong}))
         expect_load_error(&g->cfg, path, PREFIX, be, DUET_ERR_FORMAT, wrong);
-    if (write_variant(g, path, NULL, NULL, shared))
+    if (duet_golden_write_variant(g->st, path, &(duet_golden_variant){.extra = shared}))
         expect_load_error(&g->cfg, path, PREFIX, be, DUET_ERR_FORMAT, shared);
     /* the token table on the host is checked the same way */
     const duet_text_embedding_place host = DUET_TEXT_EMBEDDING_HOST;
     const char *embed = PREFIX "token_embedding.weight";
-    if (write_variant(g, path, embed, NULL, NULL))
+    if (duet_golden_write_variant(g->st, path, &(duet_golden_variant){.drop = embed}))
         expect_load_error_at(&g->cfg, path, PREFIX, be, host, DUET_ERR_NOT_FOUND, embed);
-    if (write_variant(g, path, NULL, embed, NULL))
+    if (duet_golden_write_variant(g->st, path, &(duet_golden_variant){.narrow = embed}))
         expect_load_error_at(&g->cfg, path, PREFIX, be, host, DUET_ERR_FORMAT, embed);
     remove(path);
     /* fewer layers than the file's */
@@ -322,9 +242,9 @@ static void check_bad_weights(const golden *g, duet_backend *be) {
 
 static void expect_encode_error(duet_text_encoder_session *s, const int32_t *ids, int64_t n,
                                 duet_tensor *out, const char *needle) {
-    capture_begin();
+    duet_golden_capture_begin();
     T_CHECK(duet_text_encoder_encode(s, ids, n, out) == DUET_ERR_INVALID_ARG);
-    T_CHECK(capture_end(needle));
+    T_CHECK(duet_golden_capture_end(needle));
 }
 
 static void check_bad_inputs(const golden *g, duet_backend *be) {
@@ -353,9 +273,9 @@ static void check_bad_inputs(const golden *g, duet_backend *be) {
         T_CHECK_OK(duet_text_encoder_encode(s, g->ids + g->max_len, n - 2, out));
     }
     duet_text_encoder_session *s2 = NULL;
-    capture_begin();
+    duet_golden_capture_begin();
     T_CHECK(duet_text_encoder_session_new(m, 0, &s2) == DUET_ERR_INVALID_ARG && !s2);
-    T_CHECK(capture_end("max_tokens 0"));
+    T_CHECK(duet_golden_capture_end("max_tokens 0"));
     duet_text_encoder_session_free(&s);
     duet_text_encoder_free(&m);
     duet_arena_free(&a);
@@ -363,9 +283,9 @@ static void check_bad_inputs(const golden *g, duet_backend *be) {
 
 static void expect_config_error(const char *json, duet_status want, const char *needle) {
     duet_text_encoder_config cfg;
-    capture_begin();
+    duet_golden_capture_begin();
     duet_status s = duet_text_encoder_config_parse(json, strlen(json), "bad.json", &cfg);
-    T_CHECK(capture_end(needle));
+    T_CHECK(duet_golden_capture_end(needle));
     if (s != want) fprintf(stderr, "FAIL: config %s gave %s\n", json, duet_status_str(s));
     T_CHECK(s == want);
 }
@@ -401,6 +321,27 @@ static void check_configs(const golden *g) {
 
 /* ---------------------------------------------------------------- allocation failures */
 
+typedef struct {
+    const golden *g;
+    const duet_text_encoder_load_params *lp;
+    duet_tensor *out;
+} encode_call;
+
+/* Loads, plans and encodes prompt 1 (run with the n-th host allocation failing). */
+static duet_status load_plan_encode(void *user, duet_backend *be) {
+    const encode_call *c = user;
+    const golden *g = c->g;
+    duet_text_encoder *m = NULL;
+    duet_text_encoder_session *s = NULL;
+    duet_status st = duet_text_encoder_load(&g->cfg, g->st, PREFIX, be, c->lp, &m);
+    T_CHECK((st == DUET_OK) == (m != NULL));
+    if (st == DUET_OK) st = duet_text_encoder_session_new(m, g->len[1], &s);
+    if (st == DUET_OK) st = duet_text_encoder_encode(s, g->ids + g->max_len, g->len[1], c->out);
+    duet_text_encoder_session_free(&s);
+    duet_text_encoder_free(&m);
+    return st;
+}
+
 /* Every host allocation of load + plan + one encode made to fail in turn: each must end in
  * an out-of-memory status (no crash, no leak under ASan); the run with none failing works. */
 static void check_alloc_failures(const golden *g, duet_backend *be,
@@ -411,30 +352,11 @@ static void check_alloc_failures(const golden *g, duet_backend *be,
     duet_tensor *out = a ? duet_tensor_new4(a, be, DUET_F32, g->cfg.dim, g->len[1], 1, 1)
                          : NULL;
     T_CHECK(out != NULL);
-    long n = 0;
-    duet_status st = DUET_ERR_OUT_OF_MEMORY;
-    for (; out && st != DUET_OK && n < 100000; n++) {
-        duet_text_encoder *m = NULL;
-        duet_text_encoder_session *s = NULL;
-        duet_log_set_callback(quiet, NULL);
-        duet_alloc_fail_after(n);
-        st = duet_text_encoder_load(&g->cfg, g->st, PREFIX, be, &lp, &m);
-        T_CHECK((st == DUET_OK) == (m != NULL));
-        if (st == DUET_OK) st = duet_text_encoder_session_new(m, g->len[1], &s);
-        if (st == DUET_OK)
-            st = duet_text_encoder_encode(s, g->ids + g->max_len, g->len[1], out);
-        duet_alloc_fail_after(-1);
-        duet_log_set_callback(NULL, NULL);
-        if (st != DUET_OK && st != DUET_ERR_OUT_OF_MEMORY && st != DUET_ERR_DEVICE_OOM) {
-            fprintf(stderr, "FAIL: allocation %ld failing gave %s\n", n, duet_status_str(st));
-            duet_test_failures++;
-        }
-        duet_text_encoder_session_free(&s);
-        duet_text_encoder_free(&m);
-    }
+    const encode_call call = {g, &lp, out};
+    long n = out ? duet_golden_alloc_failures(load_plan_encode, (void *)&call, be, 100000, true)
+                 : -1;
     fprintf(stderr, "allocation failures (%s embedding): %ld points of load + plan + encode, "
-            "all reported\n", place == DUET_TEXT_EMBEDDING_HOST ? "host" : "device", n - 1);
-    T_CHECK(st == DUET_OK);
+            "all reported\n", place == DUET_TEXT_EMBEDDING_HOST ? "host" : "device", n);
     duet_arena_free(&a);
 }
 
@@ -463,12 +385,8 @@ int main(void) {
     duet_backend *bes[2];
     int nb = duet_test_backends(bes, 2);
     duet_safetensors *st = NULL;
-    if (nb < 1 || duet_safetensors_open(golden_path, &st) != DUET_OK) {
-        fprintf(stderr, "FAIL: cannot open %s (regenerate with tools/golden/text_encoder.py)\n",
-                golden_path);
-        duet_test_failures++;
+    if (nb < 1 || !duet_golden_open(golden_path, "tools/golden/text_encoder.py", &st))
         return duet_test_end(bes, nb);
-    }
     golden g;
     duet_safetensors *umt5 = NULL;
     if (read_golden(st, &g)) {

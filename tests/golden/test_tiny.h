@@ -1,7 +1,7 @@
 /* duet — shared parts of the duet-tiny golden test (test_tiny*.c): the model under test (its
  * directory, model.safetensors, config.json read by each module's parser), opening a golden
- * file of tools/duet_tiny/golden.py with its model_sha256 checked, host copies of golden
- * tensors, and comparisons that print the normalized mean squared error. */
+ * file of tools/duet_tiny/golden.py with its model_sha256 checked, metadata readers. Host
+ * copies and comparisons come from golden_util.h. */
 #ifndef DUET_TEST_TINY_H
 #define DUET_TEST_TINY_H
 
@@ -13,6 +13,7 @@
 #include "core/safetensors.h"
 #include "diffusion/dit_config.h"
 #include "encoders/text_encoder.h"
+#include "golden_util.h"
 #include "harness.h"
 
 /* The model directory as tools/duet_tiny/export.py writes it, opened once. */
@@ -36,24 +37,11 @@ bool tiny_sha256_self_test(void);
  * model's. NULL, with a failure that says to regenerate, otherwise. */
 duet_safetensors *tiny_open_golden(const tiny_model *m, const char *name);
 
-/* Host copies of golden tensors (f32, i32 as such): NULL with a failure when absent, of
- * another dtype, or (n_want > 0) not of n_want elements. *n_out may be NULL. Free with free(). */
-float *tiny_read_f32(const duet_safetensors *st, const char *name, size_t n_want,
-                     size_t *n_out);
-int32_t *tiny_read_i32(const duet_safetensors *st, const char *name, size_t n_want,
-                       size_t *n_out);
 /* Metadata value `key` parsed as a JSON number (integers too); false with a failure. */
 bool tiny_meta_number(const duet_safetensors *st, const char *key, double *out);
 /* Metadata value `key` parsed as a JSON array of exactly n integers; false with a failure. */
 bool tiny_meta_ints(const duet_safetensors *st, const char *key, int64_t *out, size_t n);
 
-double tiny_nmse(const float *got, const float *want, size_t n);
-/* Prints "label: nmse X (limit Y)" and checks with duet_test_close. */
-void tiny_compare(const char *label, const float *got, const float *want, size_t n,
-                  double max_nmse);
-/* The same for a backend tensor of n elements (downloaded). */
-void tiny_compare_tensor(const char *label, const duet_tensor *t, const float *want, size_t n,
-                         double max_nmse);
 /* "cpu" or "vulkan". */
 const char *tiny_backend_label(duet_backend *be);
 /* The tolerance for `be`: cpu_nmse on the CPU, gpu_nmse elsewhere. */

@@ -23,9 +23,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/alloc.h"
 #include "core/safetensors.h"
 #include "encoders/video_encoder.h"
+#include "golden_util.h"
 #include "harness.h"
 #include "video/vae.h"
 
@@ -40,70 +40,6 @@ static const char *const golden_path = DUET_TEST_DATA_DIR "/golden/video_vae.saf
 static const char *const prefix = "video_vae.";
 
 enum { LW = 3, LH = 2, LF = 3, Z = 5, IMG_W = 48, IMG_H = 32, N_FRAMES = 9 };
-
-/* ---------------------------------------------------------------- log capture */
-
-static char captured[8192];
-
-static void capture(duet_log_level level, const char *msg, void *user) {
-    (void)user;
-    if (level > DUET_LOG_WARN) return;
-    fprintf(stderr, "  (expected) %s\n", msg);
-    size_t n = strlen(captured);
-    snprintf(captured + n, sizeof captured - n, "%s\n", msg);
-}
-
-static void capture_begin(void) {
-    captured[0] = 0;
-    duet_log_set_callback(capture, NULL);
-}
-
-static bool capture_end(const char *needle) {
-    duet_log_set_callback(NULL, NULL);
-    bool found = strstr(captured, needle) != NULL;
-    if (!found) fprintf(stderr, "FAIL: no log message names \"%s\"\n", needle);
-    return found;
-}
-
-/* ---------------------------------------------------------------- golden data */
-
-/* A golden tensor as floats (f32 copied, i32 converted); NULL with a failure if absent. */
-static float *golden_floats(const duet_safetensors *st, const char *name, size_t n_want) {
-    const duet_safetensors_tensor *t = duet_safetensors_find(st, name);
-    size_t n = t ? t->nbytes / 4 : 0;
-    float *out = t && n == n_want ? malloc(n * sizeof *out) : NULL;
-    if (!out) {
-        fprintf(stderr, "FAIL: %s: tensor %s missing or not of %zu elements\n", golden_path,
-                name, n_want);
-        duet_test_failures++;
-        return NULL;
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (t->dtype == DUET_F32) {
-            memcpy(&out[i], (const char *)t->data + 4 * i, 4);
-        } else {
-            int32_t v;
-            memcpy(&v, (const char *)t->data + 4 * i, 4);
-            out[i] = (float)v;
-        }
-    }
-    return out;
-}
-
-static double nmse(const float *got, const float *want, size_t n) {
-    double num = 0, den = 0;
-    for (size_t i = 0; i < n; i++) {
-        double e = (double)got[i] - want[i];
-        num += e * e;
-        den += (double)want[i] * want[i];
-    }
-    return num / (den > 1e-30 ? den : 1e-30);
-}
-
-static void report(const char *what, const float *got, const float *want, size_t n, double tol) {
-    fprintf(stderr, "%s: nmse %.3e (limit %.0e)\n", what, nmse(got, want, n), tol);
-    duet_test_close(what, got, want, n, tol);
-}
 
 /* ---------------------------------------------------------------- decoder */
 
@@ -138,7 +74,7 @@ static bool decode_chunks(duet_vae_session *s, const duet_tensor *lat, const flo
         char what[160];
         snprintf(what, sizeof what, "%s: decode chunk %lld (frames %lld..%lld)", label,
                  (long long)i, (long long)f0, (long long)(f0 + t - 1));
-        report(what, got, want, (size_t)(3 * t * IMG_W * IMG_H), tol);
+        duet_golden_report(what, got, want, (size_t)(3 * t * IMG_W * IMG_H), tol);
     }
     free(got);
     free(want);
@@ -172,8 +108,8 @@ static void run_decoder(const duet_safetensors *st, duet_backend *be, duet_dtype
     duet_vae_session *s = NULL;
     duet_arena *a = duet_arena_new(0);
     duet_tensor *lat = NULL;
-    float *video = golden_floats(st, "out.video_raw", (size_t)3 * N_FRAMES * IMG_W * IMG_H);
-    float *rgb = golden_floats(st, "out.rgb8", (size_t)3 * N_FRAMES * IMG_W * IMG_H);
+    float *video = duet_golden_floats(st, "out.video_raw", (size_t)3 * N_FRAMES * IMG_W * IMG_H);
+    float *rgb = duet_golden_floats(st, "out.rgb8", (size_t)3 * N_FRAMES * IMG_W * IMG_H);
     char label[96];
     snprintf(label, sizeof label, "vae on %s, %s kernels",
              duet_backend_get_kind(be) == DUET_BACKEND_CPU ? "cpu" : "vulkan",
@@ -202,8 +138,8 @@ static void run_encoder(const duet_safetensors *st, duet_backend *be, duet_dtype
     duet_video_encoder *e = NULL;
     duet_video_encoder_session *s = NULL;
     duet_arena *a = duet_arena_new(0);
-    float *img = golden_floats(st, "in.image", (size_t)IMG_W * IMG_H * 3);
-    float *want = golden_floats(st, "out.latent", (size_t)Z * LH * LW);
+    float *img = duet_golden_floats(st, "in.image", (size_t)IMG_W * IMG_H * 3);
+    float *want = duet_golden_floats(st, "out.latent", (size_t)Z * LH * LW);
     const size_t n_lat = (size_t)LW * LH * LF * Z;
     float *fill = malloc(n_lat * sizeof *fill), *got = malloc(n_lat * sizeof *got);
     uint8_t *rgb = malloc((size_t)IMG_W * IMG_H * 3);
@@ -234,7 +170,7 @@ static void run_encoder(const duet_safetensors *st, duet_backend *be, duet_dtype
         snprintf(label, sizeof label, "video encoder on %s, %s kernels: latent",
                  duet_backend_get_kind(be) == DUET_BACKEND_CPU ? "cpu" : "vulkan",
                  dtype_label(dtype));
-        report(label, f0, want, (size_t)Z * LH * LW, tol);
+        duet_golden_report(label, f0, want, (size_t)Z * LH * LW, tol);
     }
     free(img);
     free(want);
@@ -248,29 +184,6 @@ static void run_encoder(const duet_safetensors *st, duet_backend *be, duet_dtype
 
 /* ---------------------------------------------------------------- bad inputs */
 
-/* Writes the golden's tensors to `path`, leaving out `drop`, one column narrower for
- * `narrow`, and adding `extra` (a copy of the first tensor). */
-static bool write_variant(const duet_safetensors *st, const char *path, const char *drop,
-                          const char *narrow, const char *extra) {
-    size_t n = duet_safetensors_count(st), k = 0;
-    duet_safetensors_entry *e = calloc(n + 1, sizeof *e);
-    for (size_t i = 0; e && i < n; i++) {
-        const duet_safetensors_tensor *t = duet_safetensors_get(st, i);
-        if (drop && !strcmp(t->name, drop)) continue;
-        e[k] = (duet_safetensors_entry){t->name, t->dtype, t->n_dims, {0}, t->data};
-        memcpy(e[k].ne, t->ne, sizeof t->ne);
-        if (narrow && !strcmp(t->name, narrow)) e[k].ne[0] -= 1;
-        k++;
-    }
-    if (e && extra) {
-        e[k] = e[0];
-        e[k++].name = extra;
-    }
-    bool ok = e && duet_safetensors_write(path, e, k, NULL, 0) == DUET_OK;
-    free(e);
-    return ok;
-}
-
 /* Loads `path` with the decoder (encoder = false) or the encoder: `want`, and when it is an
  * error a message naming `needle`. */
 static void expect_load(const char *path, bool encoder, duet_backend *be, duet_status want,
@@ -280,10 +193,10 @@ static void expect_load(const char *path, bool encoder, duet_backend *be, duet_s
     if (!st) return;
     duet_vae *m = NULL;
     duet_video_encoder *e = NULL;
-    if (want != DUET_OK) capture_begin();
+    if (want != DUET_OK) duet_golden_capture_begin();
     duet_status s = encoder ? duet_video_encoder_load(st, prefix, be, NULL, &e)
                             : duet_vae_load(st, prefix, be, NULL, &m);
-    if (want != DUET_OK) T_CHECK(capture_end(needle));
+    if (want != DUET_OK) T_CHECK(duet_golden_capture_end(needle));
     if (s != want)
         fprintf(stderr, "FAIL: %s %s gave %s, expected %s\n", encoder ? "encoder" : "decoder",
                 path, duet_status_str(s), duet_status_str(want));
@@ -301,24 +214,26 @@ static void check_bad_weights(const duet_safetensors *st, duet_backend *be) {
     const char *enc_missing = "video_vae.encoder.middle.1.proj.weight";
     const char *dec_wrong = "video_vae.decoder.middle.0.residual.2.weight";
     const char *enc_wrong = "video_vae.encoder.downsamples.2.downsamples.0.shortcut.weight";
-    if (write_variant(st, path, dec_missing, NULL, NULL)) {
+    if (duet_golden_write_variant(st, path, &(duet_golden_variant){.drop = dec_missing})) {
         expect_load(path, false, be, DUET_ERR_NOT_FOUND, dec_missing);
         expect_load(path, true, be, DUET_OK, NULL); /* not the encoder's */
     }
-    if (write_variant(st, path, enc_missing, NULL, NULL)) {
+    if (duet_golden_write_variant(st, path, &(duet_golden_variant){.drop = enc_missing})) {
         expect_load(path, true, be, DUET_ERR_NOT_FOUND, enc_missing);
         expect_load(path, false, be, DUET_OK, NULL);
     }
-    if (write_variant(st, path, NULL, dec_wrong, NULL))
+    if (duet_golden_write_variant(st, path, &(duet_golden_variant){.narrow = dec_wrong}))
         expect_load(path, false, be, DUET_ERR_FORMAT, dec_wrong);
-    if (write_variant(st, path, NULL, enc_wrong, NULL))
+    if (duet_golden_write_variant(st, path, &(duet_golden_variant){.narrow = enc_wrong}))
         expect_load(path, true, be, DUET_ERR_FORMAT, enc_wrong);
-    if (write_variant(st, path, NULL, NULL, "video_vae.decoder.middle.3.gamma"))
-        expect_load(path, false, be, DUET_ERR_FORMAT, "video_vae.decoder.middle.3.gamma");
-    if (write_variant(st, path, NULL, NULL, "video_vae.conv1.extra"))
-        expect_load(path, true, be, DUET_ERR_FORMAT, "video_vae.conv1.extra");
-    if (write_variant(st, path, "video_vae.latent_mean", NULL, NULL))
-        expect_load(path, false, be, DUET_ERR_NOT_FOUND, "video_vae.latent_mean");
+    const char *dec_extra = "video_vae.decoder.middle.3.gamma";
+    const char *enc_extra = "video_vae.conv1.extra", *mean = "video_vae.latent_mean";
+    if (duet_golden_write_variant(st, path, &(duet_golden_variant){.extra = dec_extra}))
+        expect_load(path, false, be, DUET_ERR_FORMAT, dec_extra);
+    if (duet_golden_write_variant(st, path, &(duet_golden_variant){.extra = enc_extra}))
+        expect_load(path, true, be, DUET_ERR_FORMAT, enc_extra);
+    if (duet_golden_write_variant(st, path, &(duet_golden_variant){.drop = mean}))
+        expect_load(path, false, be, DUET_ERR_NOT_FOUND, mean);
     remove(path);
 }
 
@@ -343,29 +258,29 @@ static void check_bad_inputs(const duet_safetensors *st, duet_backend *be) {
         const duet_video_encoder_info ei = duet_video_encoder_get_info(e);
         T_CHECK(ei.z_dim == Z && ei.base_dim == 3 && ei.n_levels == 4 && ei.spatial_factor == 16);
         const duet_tensor *px = NULL;
-        capture_begin();
+        duet_golden_capture_begin();
         T_CHECK(duet_vae_decode_chunk(s, wide, 0, &px) == DUET_ERR_INVALID_ARG && !px);
-        T_CHECK(capture_end("must be f32 [3, 2, F, 5]"));
+        T_CHECK(duet_golden_capture_end("must be f32 [3, 2, F, 5]"));
         T_CHECK_OK(duet_vae_decode_chunk(s, lat, 0, &px));
-        capture_begin();
+        duet_golden_capture_begin();
         T_CHECK(duet_vae_decode_chunk(s, lat, 2, &px) == DUET_ERR_INVALID_ARG);
-        T_CHECK(capture_end("out of order"));
+        T_CHECK(duet_golden_capture_end("out of order"));
         uint8_t small[16];
-        capture_begin();
+        duet_golden_capture_begin();
         T_CHECK(duet_vae_decode(s, lat, small, sizeof small) == DUET_ERR_INVALID_ARG);
-        T_CHECK(capture_end("RGB buffer"));
-        capture_begin();
+        T_CHECK(duet_golden_capture_end("RGB buffer"));
+        duet_golden_capture_begin();
         T_CHECK(duet_vae_session_new(m, 0, LW, &s2) == DUET_ERR_INVALID_ARG && !s2);
-        T_CHECK(capture_end("out of range"));
-        capture_begin();
+        T_CHECK(duet_golden_capture_end("out of range"));
+        duet_golden_capture_begin();
         T_CHECK(duet_video_encoder_session_new(e, IMG_H + 8, IMG_W, &es) ==
                     DUET_ERR_INVALID_ARG && !es);
-        T_CHECK(capture_end("multiples of 16"));
+        T_CHECK(duet_golden_capture_end("multiples of 16"));
         T_CHECK_OK(duet_video_encoder_session_new(e, IMG_H, IMG_W, &es));
         uint8_t *img = calloc((size_t)IMG_W * IMG_H * 3, 1);
-        capture_begin();
+        duet_golden_capture_begin();
         T_CHECK(img && duet_video_encoder_encode(es, img, lat) == DUET_ERR_INVALID_ARG);
-        T_CHECK(capture_end("must be f32 [3, 2, 1, 5]"));
+        T_CHECK(duet_golden_capture_end("must be f32 [3, 2, 1, 5]"));
         free(img);
     }
     duet_video_encoder_session_free(&es);
@@ -375,56 +290,44 @@ static void check_bad_inputs(const duet_safetensors *st, duet_backend *be) {
     duet_arena_free(&a);
 }
 
-static void quiet(duet_log_level level, const char *msg, void *user) {
-    (void)level, (void)msg, (void)user;
+/* Load + plan of the decoder, or of the encoder (run with the n-th host allocation failing). */
+static duet_status decoder_load_plan(void *user, duet_backend *be) {
+    duet_vae *m = NULL;
+    duet_vae_session *vs = NULL;
+    duet_status s = duet_vae_load(user, prefix, be, NULL, &m);
+    if (s == DUET_OK) s = duet_vae_session_new(m, LH, LW, &vs);
+    T_CHECK((s == DUET_OK) == (vs != NULL));
+    duet_vae_session_free(&vs);
+    duet_vae_free(&m);
+    return s;
+}
+
+static duet_status encoder_load_plan(void *user, duet_backend *be) {
+    duet_video_encoder *e = NULL;
+    duet_video_encoder_session *es = NULL;
+    duet_status s = duet_video_encoder_load(user, prefix, be, NULL, &e);
+    if (s == DUET_OK) s = duet_video_encoder_session_new(e, IMG_H, IMG_W, &es);
+    T_CHECK((s == DUET_OK) == (es != NULL));
+    duet_video_encoder_session_free(&es);
+    duet_video_encoder_free(&e);
+    return s;
 }
 
 /* Every host allocation of load + plan failing in turn (decoder, then encoder): each ends in
  * an out-of-memory status, and the run with none failing works. */
 static void check_alloc_failures(const duet_safetensors *st, duet_backend *be, bool encoder) {
-    long n = 0;
-    duet_status s = DUET_ERR_OUT_OF_MEMORY;
-    for (; s != DUET_OK && n < 100000; n++) {
-        duet_vae *m = NULL;
-        duet_vae_session *vs = NULL;
-        duet_video_encoder *e = NULL;
-        duet_video_encoder_session *es = NULL;
-        duet_log_set_callback(quiet, NULL);
-        duet_alloc_fail_after(n);
-        if (encoder) {
-            s = duet_video_encoder_load(st, prefix, be, NULL, &e);
-            if (s == DUET_OK) s = duet_video_encoder_session_new(e, IMG_H, IMG_W, &es);
-        } else {
-            s = duet_vae_load(st, prefix, be, NULL, &m);
-            if (s == DUET_OK) s = duet_vae_session_new(m, LH, LW, &vs);
-        }
-        duet_alloc_fail_after(-1);
-        duet_log_set_callback(NULL, NULL);
-        if (s != DUET_OK && s != DUET_ERR_OUT_OF_MEMORY && s != DUET_ERR_DEVICE_OOM) {
-            fprintf(stderr, "FAIL: allocation %ld failing gave %s\n", n, duet_status_str(s));
-            duet_test_failures++;
-        }
-        T_CHECK((s == DUET_OK) == (encoder ? es != NULL : vs != NULL));
-        duet_video_encoder_session_free(&es);
-        duet_video_encoder_free(&e);
-        duet_vae_session_free(&vs);
-        duet_vae_free(&m);
-    }
-    fprintf(stderr, "allocation failures: %ld points of %s load + plan, all reported\n", n - 1,
+    long n = duet_golden_alloc_failures(encoder ? encoder_load_plan : decoder_load_plan,
+                                        (void *)st, be, 100000, true);
+    fprintf(stderr, "allocation failures: %ld points of %s load + plan, all reported\n", n,
             encoder ? "encoder" : "decoder");
-    T_CHECK(s == DUET_OK);
 }
 
 int main(void) {
     duet_backend *bes[2];
     int nb = duet_test_backends(bes, 2);
     duet_safetensors *st = NULL;
-    if (nb < 1 || duet_safetensors_open(golden_path, &st) != DUET_OK) {
-        fprintf(stderr, "FAIL: cannot open %s (regenerate with tools/golden/video_vae.py)\n",
-                golden_path);
-        duet_test_failures++;
+    if (nb < 1 || !duet_golden_open(golden_path, "tools/golden/video_vae.py", &st))
         return duet_test_end(bes, nb);
-    }
     check_bad_weights(st, bes[0]);
     check_bad_inputs(st, bes[0]);
     check_alloc_failures(st, bes[0], false);

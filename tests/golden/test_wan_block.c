@@ -19,6 +19,7 @@
 #include "core/rope.h"
 #include "core/safetensors.h"
 #include "diffusion/wan_block.h"
+#include "golden_util.h"
 #include "harness.h"
 
 #define CPU_NMSE 1e-10
@@ -32,31 +33,6 @@ typedef struct {
     int64_t n_tokens;  /* F H W */
     int64_t n_context;
 } golden_sizes;
-
-static double nmse(const float *got, const float *want, size_t n) {
-    double num = 0, den = 0;
-    for (size_t i = 0; i < n; i++) {
-        double e = (double)got[i] - want[i];
-        num += e * e;
-        den += (double)want[i] * want[i];
-    }
-    return num / (den > 1e-30 ? den : 1e-30);
-}
-
-/* Host copy of a golden f32 tensor, straight from the file's mapping; NULL (a failed check)
- * when it is absent or not f32. */
-static float *read_host(const duet_safetensors *st, const char *name, size_t *n_out) {
-    const duet_safetensors_tensor *t = duet_safetensors_find(st, name);
-    float *data = t && t->dtype == DUET_F32 ? malloc(t->nbytes ? t->nbytes : 1) : NULL;
-    if (!data) {
-        fprintf(stderr, "FAIL: %s: no f32 tensor %s\n", golden_path, name);
-        duet_test_failures++;
-        return NULL;
-    }
-    memcpy(data, t->data, t->nbytes); /* the mapping may be unaligned */
-    *n_out = t->nbytes / sizeof *data;
-    return data;
-}
 
 /* The block's sizes from the file: the grid from the i32 tensor grid_sizes, widths from the
  * weights' shapes, the head count from the metadata (no shape shows it). */
@@ -106,17 +82,9 @@ static duet_tensor *rope_table(const golden_sizes *g, duet_arena *a, duet_backen
 
 static void compare(const char *what, const char *be_name, duet_tensor *x, const float *want,
                     size_t n, double tol) {
-    float *got = malloc(n * sizeof *got);
     char name[160];
     snprintf(name, sizeof name, "wan_block %s on %s", what, be_name);
-    if (!got || duet_tensor_get_f32(x, got) != DUET_OK) {
-        fprintf(stderr, "FAIL %s: cannot download x\n", name);
-        duet_test_failures++;
-    } else {
-        fprintf(stderr, "%s: nmse %.3e (limit %.0e)\n", name, nmse(got, want, n), tol);
-        duet_test_close(name, got, want, n, tol);
-    }
-    free(got);
+    duet_golden_compare_tensor(name, x, want, n, tol);
 }
 
 typedef struct {
@@ -177,12 +145,8 @@ int main(void) {
     duet_backend *bes[2];
     int nb = duet_test_backends(bes, 2);
     duet_safetensors *st = NULL;
-    if (nb < 1 || duet_safetensors_open(golden_path, &st) != DUET_OK) {
-        fprintf(stderr, "FAIL: cannot open %s (regenerate with tools/golden/wan_block.py)\n",
-                golden_path);
-        duet_test_failures++;
+    if (nb < 1 || !duet_golden_open(golden_path, "tools/golden/wan_block.py", &st))
         return duet_test_end(bes, nb);
-    }
     golden_sizes g;
     const char *names[] = {"x", "after_self_attn", "after_cross_attn", "out", "out_f16w",
                            "out_bf16w"};
@@ -190,13 +154,13 @@ int main(void) {
     size_t n[6] = {0};
     bool ok = read_sizes(st, &g);
     for (int i = 0; ok && i < 6; i++) {
-        host[i] = read_host(st, names[i], &n[i]);
+        host[i] = duet_golden_read(st, names[i], DUET_F32, 0, &n[i]);
         ok = host[i] && n[i] == (size_t)(g.p.dim * g.n_tokens);
     }
     T_CHECK(ok);
     if (ok) {
         /* The reference must be worth matching: every residual step moves x. */
-        for (int i = 1; i < 4; i++) T_CHECK(nmse(host[i], host[i - 1], n[i]) > 1e-2);
+        for (int i = 1; i < 4; i++) T_CHECK(duet_golden_nmse(host[i], host[i - 1], n[i]) > 1e-2);
         check_wrong_sizes(st, &g, bes[0]);
         const references f32 = {{names[1], names[2], names[3]}, {host[1], host[2], host[3]}};
         const references f16 = {{NULL, NULL, names[4]}, {NULL, NULL, host[4]}};
