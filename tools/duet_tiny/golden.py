@@ -6,7 +6,8 @@ widened to f32) with fixed inputs.
 
 Writes small safetensors files (f32 unless noted); each file's metadata holds `model_sha256` (the
 model.safetensors they belong to), `description` and file-specific JSON fields:
-  tokenizer      ids.N int32 for the prompts in metadata "prompts" (EOS appended)
+  tokenizer      ids.N int32 for the prompts in metadata "prompts" (EOS appended; the last one
+                 is truncated to text_len ids, EOS kept last)
   text_encoder   ids int32 [L]; out [L, dim] (final RMSNorm output, before zero padding)
   dit_block      fusion block 0 on a small grid: in.video [Lv, dim], in.audio [La, dim],
                  in.e0_video [Lv, 6, dim], in.e0_audio [La, 6, dim] (time_projection outputs),
@@ -20,20 +21,22 @@ model.safetensors they belong to), `description` and file-specific JSON fields:
                  out.video/.audio (guided with the scales in metadata).
   sampler        schedules and 6-step UniPC / Euler trajectories on a toy linear velocity field
                  v = x A + c (A, c given): timesteps int32, sigmas, x.i per step.
-  video_vae      decode: in.latent [z, 2, 4, 4] (normalized) -> out.video [3, 5, 64, 64]
-                 (clamped, decoded one latent frame at a time); encode: in.frames uint8
-                 [5, 64, 64, 3] -> out.latent [z, 2, 4, 4] (normalized mean).
-  audio          in.wav [8192] -> out.mel [80, 32] (log10 mel); audio VAE encode out.latent
-                 [20, 16]; decode of that latent -> out.mel_decoded [80, 32]; vocoder of
-                 out.mel_decoded -> out.wav_vocoded [8192].
+  video_vae      decode: in.latent [z, 2, 2, 2] (normalized) -> out.video [3, 5, 32, 32]
+                 (clamped, decoded one latent frame at a time); encode: in.frames int32
+                 [5, 32, 32, 3] (0..255) -> out.latent [z, 2, 2, 2] (normalized mean).
+                 (Small sizes: lavapipe runs the C side of these tests, about 50x slower than
+                 the CPU backend.)
+  audio          in.wav [4096] -> out.mel [80, 16] (log10 mel); audio VAE encode out.latent
+                 [20, 8]; decode of that latent -> out.mel_decoded [80, 16]; vocoder of
+                 out.mel_decoded -> out.wav_vocoded [4096].
 """
 import argparse
 import json
 import os
+import struct
 
 import numpy as np
 import torch
-from safetensors.torch import save_file
 
 from .export import file_sha256, load
 from .sample import video_to_tensor
@@ -41,15 +44,37 @@ from .schedulers import make_sampler
 
 PROMPTS = ['A red round head talks. <S>hello there<E> <AUDCAP>a calm voice<ENDAUDCAP>',
            '', 'Two shapes; a ball bounces off the floor. <AUDCAP>thud<ENDAUDCAP>',
-           'caf\u00e9 \u2014 Zo\u00eb says \u201chi\u201d']
+           'caf\u00e9 \u2014 Zo\u00eb says \u201chi\u201d',
+           ' '.join(['a green square head sings  \t loudly;'] * 16)]  # past text_len
+
+
+# what core/safetensors.c reads back (it has no U8, so frames go as int32)
+_DTYPES = {torch.float32: 'F32', torch.int32: 'I32'}
 
 
 def _save(out_dir, name, tensors, meta, log):
-    t = {k: v.detach().contiguous() if torch.is_tensor(v) else torch.as_tensor(v)
-         for k, v in tensors.items()}
+    """Writes a safetensors file by hand, metadata and tensors in sorted order: the library's
+    save_file orders the metadata through a randomly seeded hash map, so its bytes would change
+    from run to run, and a rerun must reproduce the committed files exactly."""
+    header = {'__metadata__': {k: v if isinstance(v, str) else json.dumps(v)
+                               for k, v in sorted(meta.items())}}
+    blobs, offset = [], 0
+    for k in sorted(tensors):
+        v = tensors[k]
+        t = (v.detach() if torch.is_tensor(v) else torch.as_tensor(v)).contiguous()
+        data = t.numpy().tobytes()  # little-endian on every machine torch runs this on
+        header[k] = {'dtype': _DTYPES[t.dtype], 'shape': list(t.shape),
+                     'data_offsets': [offset, offset + len(data)]}
+        blobs.append(data)
+        offset += len(data)
+    text = json.dumps(header, separators=(',', ':')).encode()
+    text += b' ' * (-len(text) % 8)  # tensor data starts 8-byte aligned
     path = os.path.join(out_dir, f'{name}.safetensors')
-    save_file(t, path, metadata={k: v if isinstance(v, str) else json.dumps(v)
-                                 for k, v in meta.items()})
+    with open(path, 'wb') as f:
+        f.write(struct.pack('<Q', len(text)))
+        f.write(text)
+        for data in blobs:
+            f.write(data)
     log(f'golden: {path} {os.path.getsize(path) / 1e3:.0f} kB')
 
 
@@ -146,20 +171,22 @@ def g_sampler(meta, out, log):
 def g_video_vae(models, cfg, meta, out, log):
     g = torch.Generator().manual_seed(4)
     vae = models['video_vae']
-    lat = torch.randn(1, cfg['video_vae']['z_dim'], 2, 4, 4, generator=g)
+    lat = torch.randn(1, cfg['video_vae']['z_dim'], 2, 2, 2, generator=g)
     video = vae.decode(lat, chunked=True)
-    frames = torch.randint(0, 256, (5, 64, 64, 3), generator=g, dtype=torch.uint8)
+    frames = torch.randint(0, 256, (5, 32, 32, 3), generator=g, dtype=torch.uint8)
     frames = torch.nn.functional.avg_pool2d(frames.permute(0, 3, 1, 2).float(), 5, 1, 2)
     frames = frames.round().to(torch.uint8).permute(0, 2, 3, 1).contiguous()
     enc = vae.encode(video_to_tensor(frames.numpy()), chunked=True)
-    _save(out, 'video_vae', {'in.latent': lat[0], 'out.video': video[0], 'in.frames': frames,
+    # the frames as int32: the C reader (core/safetensors.h) takes F32/F16/BF16/I32 only
+    _save(out, 'video_vae', {'in.latent': lat[0], 'out.video': video[0],
+                             'in.frames': frames.to(torch.int32),
                              'out.latent': enc[0]},
           dict(meta, description='Wan2.2-class VAE decode (2 latent frames) and encode'), log)
 
 
 def g_audio(models, meta, out, log):
     g = torch.Generator().manual_seed(5)
-    n = 8192
+    n = 4096
     t = torch.arange(n) / 16000.0
     wav = (0.3 * torch.sin(2 * np.pi * 220 * t) * torch.sin(np.pi * t / t[-1]) +
            0.02 * torch.randn(n, generator=g)).float()
