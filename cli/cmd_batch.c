@@ -102,7 +102,8 @@ static bool forward(batch_args *a, const char *o) {
 
 /* Returns -1 to go on, else the exit code. */
 static int parse_args(int argc, char **argv, batch_args *a) {
-    static const char *const with_value[] = {"--backend", "--device", "--seed", "--steps"};
+    static const char *const with_value[] = {"--backend", "--device", "--seed", "--steps",
+                                             "--scale"};
     for (int i = 1; i < argc; i++) {
         const char *o = argv[i];
         bool ok = true, known = false;

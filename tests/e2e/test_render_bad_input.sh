@@ -50,6 +50,41 @@ J
 expect corrupt_references "cannot use audio" -- "$DUET" render "$T/corrupt_ref.json" --backend cpu
 grep -q "cannot use image" "$T/out.txt" || { echo "FAIL corrupt png not reported"; fails=$((fails + 1)); }
 
+# Conditioning and transitions that cannot work: refused by the script check, before any work.
+printf '\211PNG\r\n\032\n' >"$T/face.png"
+cat >"$T/continue_image.json" <<'J'
+{"shots": [{"prompt": "a red round head", "duration_s": 1},
+           {"prompt": "a red round head", "duration_s": 1, "continue": true, "image": "face.png"}]}
+J
+expect continue_with_image 'cannot be combined with "image"' -- "$DUET" render "$T/continue_image.json" --backend cpu
+cat >"$T/continue_first.json" <<'J'
+{"shots": [{"prompt": "a red round head", "duration_s": 1, "continue": true}]}
+J
+expect continue_first_shot "no previous shot to continue" -- "$DUET" render "$T/continue_first.json" --backend cpu
+cat >"$T/continue_xfade.json" <<'J'
+{"shots": [{"prompt": "a red round head", "duration_s": 1},
+           {"prompt": "a red round head", "duration_s": 1, "continue": true, "transition": "crossfade"}]}
+J
+expect continue_with_crossfade "a continuation has no transition" -- "$DUET" render "$T/continue_xfade.json" --backend cpu
+cat >"$T/xfade_first.json" <<'J'
+{"shots": [{"prompt": "a red round head", "duration_s": 1, "transition": "crossfade"}]}
+J
+expect crossfade_first_shot "nothing to crossfade from" -- "$DUET" render "$T/xfade_first.json" --backend cpu
+cat >"$T/xfade_long.json" <<'J'
+{"shots": [{"prompt": "a red round head", "duration_s": 1},
+           {"prompt": "a red round head", "duration_s": 2, "transition": "crossfade", "transition_ms": 1500}]}
+J
+expect crossfade_too_long "longer than the shorter of the two shots" -- "$DUET" render "$T/xfade_long.json" --backend cpu
+
+# A valid WAV with no samples: nothing for the mouth to follow (found before the model loads).
+printf 'RIFF\044\000\000\000WAVEfmt \020\000\000\000\001\000\001\000\200\076\000\000\000\175\000\000\002\000\020\000data\000\000\000\000' >"$T/empty.wav"
+cat >"$T/empty_audio.json" <<'J'
+{"shots": [{"prompt": "a red round head", "duration_s": 1, "audio": "empty.wav"}]}
+J
+DUET_MODELS="$T/nowhere" expect empty_audio "audio .*empty.wav has no samples" -- \
+    "$DUET" render "$T/empty_audio.json" --backend cpu
+grep -q "not found" "$T/out.txt" && { echo "FAIL empty_audio: the model was looked up first"; fails=$((fails + 1)); }
+
 # A model folder lacking its weights.
 mkdir -p "$T/models/duet-tiny"
 echo '{}' >"$T/models/duet-tiny/config.json"
@@ -59,6 +94,8 @@ DUET_MODELS="$T/models" expect incomplete_model "duet-tiny" -- \
 expect no_job "no job script" -- "$DUET" render
 expect bad_option "unknown option" -- "$DUET" render "$T/no_model.json" --frobnicate 1
 expect bad_steps "bad value for --steps" -- "$DUET" render "$T/no_model.json" --steps 0
+expect bad_scale "bad value for --scale" -- "$DUET" render "$T/no_model.json" --scale 17
+expect bad_scale0 "bad value for --scale" -- "$DUET" render "$T/no_model.json" --scale 0
 expect missing_job "no_such_job.json" -- "$DUET" render "$T/no_such_job.json"
 
 [ $fails -eq 0 ] || { echo "$fails failure(s)"; exit 1; }

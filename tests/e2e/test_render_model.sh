@@ -1,6 +1,7 @@
 #!/bin/sh
 # duet render end to end with a model present (random weights in export.py's layout, made
-# here): samples/talking_closeup.json -> MP4 (exit 0), JSON progress through every stage,
+# here): samples/talking_closeup.json -> MP4 (exit 0), JSON progress through every stage and
+# the summary (seconds per stage, model load, mux, peak memory),
 # --frames gets 48 PNGs with the same bytes on a same-seed rerun (CPU), --wav 3.0 s, and when
 # ffprobe (required; Debian's ffmpeg): h264 + aac, both starting at 0, both 3.000 s (48 frames at 16 fps).
 # The random model is drawn by tests/e2e/make_random_model.py from a committed manifest with
@@ -24,6 +25,13 @@ grep -q '"stage":"load","state":"done"' "$T/out" || { echo "FAIL: model did not 
 grep -q '"stage":"tokenize","state":"done"' "$T/out" || { echo "FAIL: no tokenize"; fails=1; }
 grep -q '"stage":"text_encoder","state":"done"' "$T/out" || { echo "FAIL: no text encoding"; fails=1; }
 grep -q '"stage":"sample","step":30,"steps":30' "$T/out" || { echo "FAIL: sampling did not finish"; fails=1; }
+for st in video_vae audio_vae vocoder; do
+    grep -q "\"shot\":0,\"stage\":\"$st\",\"state\":\"done\"" "$T/out" || { echo "FAIL: no $st"; fails=1; }
+done
+grep -q '"stage":"mux","state":"done"' "$T/out" || { echo "FAIL: no mux"; fails=1; }
+grep -q '"reference_encode' "$T/out" && { echo "FAIL: a text-only shot encoded a reference"; fails=1; }
+grep -q '"summary":{"load_s":[0-9.]*,"mux_s":[0-9.]*,"peak_rss_mib":[0-9.]*,"shots":\[{"seed":7,"steps":30,"tokenize_s":[0-9.]*,"text_encoder_s":[0-9.]*,"sample_s":[0-9.]*,"video_vae_s":[0-9.]*,"audio_vae_s":[0-9.]*,"vocoder_s":[0-9.]*}\]}}' "$T/out" \
+    || { echo "FAIL: summary line"; fails=1; }
 [ -s "$T/talking_closeup.mp4" ] || { echo "FAIL: no MP4"; fails=1; }
 ! ls "$T"/*.tmp >/dev/null 2>&1 || { echo "FAIL: temporary left"; fails=1; }
 [ "$(wc -c <"$T/o.wav")" -eq 96044 ] || { echo "FAIL: wav is not 48000 samples"; fails=1; }
