@@ -105,12 +105,12 @@ def main():
 
 def apply_override(ap, cfg, kv):
     key, sep, val = kv.partition('=')
+    if not sep:
+        ap.error(f'--set {kv}: expected KEY=VALUE')
     try:
         num = float(val)
     except ValueError:
         ap.error(f'--set {kv}: the value must be a number')
-    if not sep:
-        ap.error(f'--set {kv}: expected KEY=VALUE')
     if key == 'total_seconds':
         cfg['total_seconds'] = num
         return
