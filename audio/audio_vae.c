@@ -288,6 +288,11 @@ duet_status duet_avae_load(duet_avae_model *m, const duet_audio_vae_config *cfg,
     return s;
 }
 
+bool duet_avae_is_f32_2d(const duet_tensor *t, int64_t ne0, int64_t ne1) {
+    return t && t->dtype == DUET_F32 && t->ne[0] == ne0 && t->ne[1] == ne1 &&
+           duet_nelements(t) == ne0 * ne1;
+}
+
 void duet_avae_release(duet_avae_model *m) {
     duet_arena_free(&m->arena);
     memset(m, 0, sizeof *m);

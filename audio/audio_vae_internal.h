@@ -98,6 +98,8 @@ duet_status duet_avae_load(duet_avae_model *m, const duet_audio_vae_config *cfg,
                            const duet_safetensors *st, duet_backend *be,
                            const duet_audio_vae_load_params *p, bool decoder);
 void duet_avae_release(duet_avae_model *m);
+/* t is an f32 tensor of exactly [ne0, ne1] (an encode/decode argument check). */
+bool duet_avae_is_f32_2d(const duet_tensor *t, int64_t ne0, int64_t ne1);
 duet_status duet_avae_session_new(const duet_avae_model *m, int64_t n_in,
                                   duet_audio_vae_session **out);
 

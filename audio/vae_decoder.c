@@ -44,11 +44,6 @@ duet_status duet_audio_vae_decoder_session_new(const duet_audio_vae_decoder *d,
     return duet_avae_session_new(&d->m, n_latents, out);
 }
 
-static bool is_f32_2d(const duet_tensor *t, int64_t ne0, int64_t ne1) {
-    return t && t->dtype == DUET_F32 && t->ne[0] == ne0 && t->ne[1] == ne1 &&
-           duet_nelements(t) == ne0 * ne1;
-}
-
 /* conv_in, the middle, then the levels from the last: blocks (each followed by its attention
  * and the clamp) and the upsample; the result stays in s->x [T, hidden ch_mult[0]]. */
 static duet_status decoder_body(duet_audio_vae_session *s) {
@@ -80,8 +75,8 @@ duet_status duet_audio_vae_decode(duet_audio_vae_session *s, const duet_tensor *
         DUET_LOGE("duet_audio_vae_decode: the session belongs to the encoder");
         return DUET_ERR_INVALID_ARG;
     }
-    if (!s || !is_f32_2d(latent, s->m->cfg.embed_dim, s->n_in) ||
-        !is_f32_2d(mel, s->n_out, s->m->cfg.data_dim) || !duet_is_contiguous(mel)) {
+    if (!s || !duet_avae_is_f32_2d(latent, s->m->cfg.embed_dim, s->n_in) ||
+        !duet_avae_is_f32_2d(mel, s->n_out, s->m->cfg.data_dim) || !duet_is_contiguous(mel)) {
         DUET_LOGE("duet_audio_vae_decode: needs latent [%lld, %lld] and "
                   "contiguous mel [%lld, %lld] f32", s ? (long long)s->m->cfg.embed_dim : 0,
                   s ? (long long)s->n_in : 0, s ? (long long)s->n_out : 0,

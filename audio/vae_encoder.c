@@ -45,11 +45,6 @@ duet_status duet_audio_vae_encoder_session_new(const duet_audio_vae_encoder *e,
     return duet_avae_session_new(&e->m, n_mel_frames, out);
 }
 
-static bool is_f32_2d(const duet_tensor *t, int64_t ne0, int64_t ne1) {
-    return t && t->dtype == DUET_F32 && t->ne[0] == ne0 && t->ne[1] == ne1 &&
-           duet_nelements(t) == ne0 * ne1;
-}
-
 /* conv_in, then per level the blocks (each followed by its attention and the clamp) and the
  * downsample, then the middle; the result stays in s->x [L, C_last]. */
 static duet_status encoder_body(duet_audio_vae_session *s) {
@@ -80,8 +75,8 @@ duet_status duet_audio_vae_encode(duet_audio_vae_session *s, const duet_tensor *
         DUET_LOGE("duet_audio_vae_encode: the session belongs to the decoder");
         return DUET_ERR_INVALID_ARG;
     }
-    if (!s || !is_f32_2d(mel, s->n_in, s->m->cfg.data_dim) ||
-        !is_f32_2d(latent, s->m->cfg.embed_dim, s->n_out)) {
+    if (!s || !duet_avae_is_f32_2d(mel, s->n_in, s->m->cfg.data_dim) ||
+        !duet_avae_is_f32_2d(latent, s->m->cfg.embed_dim, s->n_out)) {
         DUET_LOGE("duet_audio_vae_encode: needs mel [%lld, %lld] and latent "
                   "[%lld, %lld] f32", s ? (long long)s->n_in : 0,
                   s ? (long long)s->m->cfg.data_dim : 0, s ? (long long)s->m->cfg.embed_dim : 0,

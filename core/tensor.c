@@ -120,25 +120,39 @@ duet_tensor *duet_tensor_new4(duet_arena *a, duet_backend *be, duet_dtype t, int
     return duet_tensor_new(a, be, t, n, ne);
 }
 
+static duet_tensor view_of(const duet_tensor *src, int n_dims, const int64_t *ne,
+                           const size_t *nb, size_t offset_bytes) {
+    duet_tensor x = *src;
+    x.n_dims = n_dims;
+    for (int i = 0; i < DUET_MAX_DIMS; i++) {
+        x.ne[i] = i < n_dims ? ne[i] : 1;
+        x.nb[i] = i < n_dims ? nb[i] : (i ? x.nb[i - 1] * (size_t)x.ne[i - 1] : 0);
+    }
+    x.offset = src->offset + offset_bytes;
+    return x;
+}
+
+duet_tensor duet_view_at(const duet_tensor *src, int n_dims, const int64_t *ne, const size_t *nb,
+                         size_t offset_bytes) {
+    duet_tensor x = view_of(src, n_dims, ne, nb, offset_bytes);
+    DUET_ASSERT(!src->buf || x.offset + duet_span_bytes(&x) <= src->buf->nbytes);
+    return x;
+}
+
 duet_tensor *duet_view(duet_arena *a, const duet_tensor *src, int n_dims, const int64_t *ne,
                        const size_t *nb, size_t offset_bytes) {
     if (!a || !src || !shape_ok(n_dims, ne)) {
         DUET_LOGE("duet_view: invalid arguments");
         return NULL;
     }
-    duet_tensor *x = duet_arena_alloc(a, sizeof *x);
-    if (!x) return NULL;
-    *x = *src;
-    x->n_dims = n_dims;
-    for (int i = 0; i < DUET_MAX_DIMS; i++) {
-        x->ne[i] = i < n_dims ? ne[i] : 1;
-        x->nb[i] = i < n_dims ? nb[i] : (i ? x->nb[i - 1] * (size_t)x->ne[i - 1] : 0);
-    }
-    x->offset = src->offset + offset_bytes;
-    if (src->buf && x->offset + duet_span_bytes(x) > src->buf->nbytes) {
+    duet_tensor v = view_of(src, n_dims, ne, nb, offset_bytes);
+    if (src->buf && v.offset + duet_span_bytes(&v) > src->buf->nbytes) {
         DUET_LOGE("duet_view of %s: view exceeds its buffer", src->name);
         return NULL;
     }
+    duet_tensor *x = duet_arena_alloc(a, sizeof *x);
+    if (!x) return NULL;
+    *x = v;
     return x;
 }
 

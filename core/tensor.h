@@ -62,6 +62,10 @@ duet_tensor *duet_tensor_new(duet_arena *a, duet_backend *be, duet_dtype t, int 
 duet_tensor *duet_tensor_new4(duet_arena *a, duet_backend *be, duet_dtype t, int64_t ne0,
                               int64_t ne1, int64_t ne2, int64_t ne3);
 
+/* A view by value (no arena), for hot loops: ne/nb for n_dims dims, 1 beyond; asserts that it
+ * fits the source's buffer. */
+duet_tensor duet_view_at(const duet_tensor *src, int n_dims, const int64_t *ne, const size_t *nb,
+                         size_t offset_bytes);
 /* Views (no copy). NULL with a log message if the request does not fit the source. */
 duet_tensor *duet_view(duet_arena *a, const duet_tensor *src, int n_dims, const int64_t *ne,
                        const size_t *nb, size_t offset_bytes);

@@ -38,8 +38,8 @@ duet_status duet_dit_embed_video(duet_dit_tower_run *r, const int64_t grid[3],
                               es * (size_t)(W * ph)};
     const size_t dst_nb[5] = {es, es * (size_t)pw, es * (size_t)(pw * ph), es * (size_t)K,
                               es * (size_t)(K * w)};
-    duet_tensor src = duet_dit_strided(video, 5, ne, src_nb, 0);
-    duet_tensor dst = duet_dit_strided(r->patches, 5, ne, dst_nb, 0);
+    duet_tensor src = duet_view_at(video, 5, ne, src_nb, 0);
+    duet_tensor dst = duet_view_at(r->patches, 5, ne, dst_nb, 0);
     TRY(duet_copy(&dst, &src));
     return duet_matmul(r->x, r->patches, r->w->patch_w, r->w->patch_b, false);
 }
@@ -52,7 +52,7 @@ duet_status duet_dit_embed_audio(duet_dit_tower_run *r, const duet_tensor *audio
     /* [C, L] (channels innermost, PyTorch [L, C]) -> [L, C] for the convolutions */
     const int64_t t_ne[2] = {L, C};
     const size_t t_nb[2] = {es * (size_t)C, es};
-    duet_tensor src = duet_dit_strided(audio, 2, t_ne, t_nb, 0);
+    duet_tensor src = duet_view_at(audio, 2, t_ne, t_nb, 0);
     TRY(duet_copy(r->a_in, &src));
     TRY(duet_conv1d(r->a_conv, r->a_in, w->conv_w, w->conv_b, 1, k_pad, 1));
     TRY(duet_unary(r->a_conv, r->a_conv, DUET_UNARY_SILU));
@@ -63,7 +63,7 @@ duet_status duet_dit_embed_audio(duet_dit_tower_run *r, const duet_tensor *audio
     /* [L, dim] -> tokens [dim, L] */
     const int64_t x_ne[2] = {dim, L};
     const size_t x_nb[2] = {es * (size_t)L, es};
-    src = duet_dit_strided(r->a_out, 2, x_ne, x_nb, 0);
+    src = duet_view_at(r->a_out, 2, x_ne, x_nb, 0);
     return duet_copy(r->x, &src);
 }
 
@@ -127,12 +127,12 @@ duet_status duet_dit_embed_text(duet_dit_tower_run *r, const duet_tensor *contex
     const size_t es = sizeof(float);
     const int64_t head_ne[2] = {td, n}, tail_ne[2] = {td, tl - n};
     const size_t nb[2] = {es, es * (size_t)td};
-    duet_tensor head = duet_dit_strided(r->ctx_in, 2, head_ne, nb, 0);
+    duet_tensor head = duet_view_at(r->ctx_in, 2, head_ne, nb, 0);
     TRY(duet_copy(&head, context));
     if (n < tl) {
         /* Ovi pads with zero rows before the MLP; they are attended to like the others. */
-        duet_tensor tail = duet_dit_strided(r->ctx_in, 2, tail_ne, nb, es * (size_t)(td * n));
-        duet_tensor zero = duet_dit_strided(r->ctx_zero, 2, tail_ne, nb, 0);
+        duet_tensor tail = duet_view_at(r->ctx_in, 2, tail_ne, nb, es * (size_t)(td * n));
+        duet_tensor zero = duet_view_at(r->ctx_zero, 2, tail_ne, nb, 0);
         TRY(duet_copy(&tail, &zero));
     }
     TRY(duet_matmul(r->ctx_hidden, r->ctx_in, w->text0_w, w->text0_b, false));

@@ -24,8 +24,8 @@ static duet_status head(duet_dit_tower_run *r, duet_tensor *dst) {
     const size_t es = sizeof(float);
     const int64_t ne[2] = {dim, 1};
     const size_t nb[2] = {es, es * (size_t)dim};
-    duet_tensor m0 = duet_dit_strided(w->head_mod, 2, ne, nb, 0);
-    duet_tensor m1 = duet_dit_strided(w->head_mod, 2, ne, nb, es * (size_t)dim);
+    duet_tensor m0 = duet_view_at(w->head_mod, 2, ne, nb, 0);
+    duet_tensor m1 = duet_view_at(w->head_mod, 2, ne, nb, es * (size_t)dim);
     TRY(duet_add(ws->q, r->e, &m0));
     TRY(duet_add(ws->k, r->e, &m1));
     TRY(duet_layernorm(ws->h, r->x, NULL, NULL, w->c.eps));
@@ -53,7 +53,7 @@ duet_status duet_dit_head_video(duet_dit_tower_run *r, const int64_t grid[3], du
                               es * (size_t)(P * w), es};
     const size_t dst_nb[5] = {es, es * (size_t)pw, es * (size_t)W, es * (size_t)(W * ph),
                               es * (size_t)(W * H * F)};
-    duet_tensor src = duet_dit_strided(r->head_out, 5, ne, src_nb, 0);
-    duet_tensor dst = duet_dit_strided(out, 5, ne, dst_nb, 0);
+    duet_tensor src = duet_view_at(r->head_out, 5, ne, src_nb, 0);
+    duet_tensor dst = duet_view_at(out, 5, ne, dst_nb, 0);
     return duet_copy(&dst, &src);
 }

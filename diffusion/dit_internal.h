@@ -114,9 +114,4 @@ duet_status duet_dit_embed_text(duet_dit_tower_run *r, const duet_tensor *contex
 duet_status duet_dit_head_video(duet_dit_tower_run *r, const int64_t grid[3], duet_tensor *out);
 duet_status duet_dit_head_audio(duet_dit_tower_run *r, duet_tensor *out);
 
-/* A view built on the stack (no arena): evaluation-time views whose sizes depend on the
- * inputs. Bounds are checked by the op that uses it. */
-duet_tensor duet_dit_strided(const duet_tensor *base, int n_dims, const int64_t *ne,
-                             const size_t *nb, size_t offset_bytes);
-
 #endif

@@ -197,14 +197,3 @@ void duet_dit_fill_timesteps(const duet_dit_session *s, float t, int64_t n_clean
     for (int64_t i = 0; t_audio && i < duet_dit_session_audio_tokens(s); i++) t_audio[i] = t;
 }
 
-duet_tensor duet_dit_strided(const duet_tensor *base, int n_dims, const int64_t *ne,
-                             const size_t *nb, size_t offset_bytes) {
-    duet_tensor v = *base;
-    v.n_dims = n_dims;
-    for (int i = 0; i < DUET_MAX_DIMS; i++) {
-        v.ne[i] = i < n_dims ? ne[i] : 1;
-        v.nb[i] = i < n_dims ? nb[i] : nb[n_dims - 1] * (size_t)ne[n_dims - 1];
-    }
-    v.offset = base->offset + offset_bytes;
-    return v;
-}

@@ -14,7 +14,8 @@
  *            v = v- + s (v+ - v-) with s_video, s_audio; one sampler step per modality
  *   end      given latents written over the result once more.
  * Clean tokens (t = 0, overwritten every step): the first n latent frames of the video (n = 1:
- * Ovi's image-to-video; n > 1: continuation from the previous shot's last frames) and the
+ * Ovi's image-to-video, and duet render's `continue`, which gives the previous shot's last
+ * frame as frame 0; n > 1: several leading frames, sample.py's --lead-video) and the
  * first n audio tokens (n = L: sample.py's lip-sync to given audio; duet-tiny was trained with
  * the whole audio given, never a part).
  * Nothing is allocated per step: a call plans its samplers, guidance buffers and host arrays

@@ -320,7 +320,7 @@ static duet_status avg_down(duet_video_encoder_session *s, const enc_level *l,
     const size_t nb[4] = {2 * f, 2 * w * f, w * h * f, w * h * f};
     duet_tensor v[4];
     for (int i = 0; i < 4; i++)
-        v[i] = duet_vae_view(x, 4, ne, nb, (size_t)((i / 2) * w + i % 2) * f);
+        v[i] = duet_view_at(x, 4, ne, nb, (size_t)((i / 2) * w + i % 2) * f);
     VAE_TRY(duet_add(&pool.t, &v[0], &v[1]));
     VAE_TRY(duet_add(&pool.t, &pool.t, &v[2]));
     VAE_TRY(duet_add(&pool.t, &pool.t, &v[3]));
@@ -329,7 +329,7 @@ static duet_status avg_down(duet_video_encoder_session *s, const enc_level *l,
         VAE_TRY(duet_add(y, y, &pool.t));
     } else {
         const size_t ynb[4] = {f, wo * f, wo * ho * f, 2 * wo * ho * f};
-        duet_tensor odd = duet_vae_view(y, 4, ne, ynb, (size_t)(wo * ho) * f);
+        duet_tensor odd = duet_view_at(y, 4, ne, ynb, (size_t)(wo * ho) * f);
         vae_act sum = duet_vae_take(&s->slots, wo, ho, 1, c);
         VAE_TRY(duet_add(&sum.t, &odd, &pool.t));
         VAE_TRY(duet_copy(&odd, &sum.t));
@@ -357,8 +357,8 @@ static duet_status down_level(duet_video_encoder_session *s, int i, vae_act *x) 
         const int64_t w = cur.t.ne[0], h = cur.t.ne[1], c = l->cout;
         vae_act y = duet_vae_take(&s->slots, w / 2, h / 2, 1, c);
         const int64_t xe[4] = {w, h, c, 1}, ye[4] = {w / 2, h / 2, c, 1};
-        duet_tensor x2 = duet_vae_view(&cur.t, 4, xe, cur.t.nb, 0);
-        duet_tensor y2 = duet_vae_view(&y.t, 4, ye, y.t.nb, 0);
+        duet_tensor x2 = duet_view_at(&cur.t, 4, xe, cur.t.nb, 0);
+        duet_tensor y2 = duet_view_at(&y.t, 4, ye, y.t.nb, 0);
         const int pad[4] = {0, 1, 0, 1};
         VAE_TRY(duet_conv2d(&y2, &x2, l->resample.w, l->resample.b, 2, 2, pad));
         if (cur.slot != in.slot) duet_vae_give(&s->slots, &cur);

@@ -29,10 +29,10 @@ static duet_status dup_up(duet_vae_session *s, const vae_level *l, const duet_te
         const int64_t ne[4] = {w, h, nt, l->cout};
         const size_t dnb[4] = {fs * f, fs * wo * f, ft * wo * ho * f, wo * ho * to * f};
         const size_t snb[4] = {f, w * f, w * h * f, g * w * h * t * f};
-        duet_tensor dv = duet_vae_view(&sc.t, 4, ne, dnb,
-                                       (size_t)((t0 * ft + a - drop) * wo * ho + b * wo + d) * f);
+        duet_tensor dv = duet_view_at(&sc.t, 4, ne, dnb,
+                                      (size_t)((t0 * ft + a - drop) * wo * ho + b * wo + d) * f);
         const int64_t src_c = r * g / n;
-        duet_tensor sv = duet_vae_view(x, 4, ne, snb, (size_t)((t0 + src_c * t) * w * h) * f);
+        duet_tensor sv = duet_view_at(x, 4, ne, snb, (size_t)((t0 + src_c * t) * w * h) * f);
         VAE_TRY(duet_copy(&dv, &sv));
     }
     VAE_TRY(duet_add(y, y, &sc.t));
@@ -53,7 +53,7 @@ static duet_status time_up(duet_vae_session *s, const vae_level *l, duet_tensor 
     const int64_t ne[5] = {w, h, t, 2, c};
     const size_t snb[5] = {f, w * f, w * h * f, c * w * h * t * f, w * h * t * f};
     const size_t dnb[5] = {f, w * f, 2 * w * h * f, w * h * f, 2 * t * w * h * f};
-    duet_tensor sv = duet_vae_view(&tc.t, 5, ne, snb, 0), dv = duet_vae_view(&x->t, 5, ne, dnb, 0);
+    duet_tensor sv = duet_view_at(&tc.t, 5, ne, snb, 0), dv = duet_view_at(&x->t, 5, ne, dnb, 0);
     VAE_TRY(duet_copy(&dv, &sv));
     duet_vae_give(&s->slots, &tc);
     return DUET_OK;
@@ -110,7 +110,7 @@ static duet_status check_latents(const duet_vae_session *s, const duet_tensor *l
 static duet_status reset_caches(duet_vae_session *s) {
     for (int i = 0; i < s->n_caches; i++) {
         duet_tensor *c = s->caches[i];
-        duet_tensor z = duet_vae_view(s->zeros, 4, c->ne, c->nb, 0);
+        duet_tensor z = duet_view_at(s->zeros, 4, c->ne, c->nb, 0);
         VAE_TRY(duet_copy(c, &z));
     }
     return DUET_OK;

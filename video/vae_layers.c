@@ -194,18 +194,6 @@ duet_status duet_vae_slots_new(vae_slots *s, duet_arena *arena, duet_backend *be
 
 void duet_vae_slots_reset(vae_slots *s) { memset(s->busy, 0, sizeof s->busy); }
 
-duet_tensor duet_vae_view(const duet_tensor *base, int n_dims, const int64_t *ne,
-                          const size_t *nb, size_t offset_bytes) {
-    duet_tensor v = *base;
-    v.n_dims = n_dims;
-    for (int i = 0; i < DUET_MAX_DIMS; i++) {
-        v.ne[i] = i < n_dims ? ne[i] : 1;
-        v.nb[i] = i < n_dims ? nb[i] : nb[n_dims - 1] * (size_t)ne[n_dims - 1];
-    }
-    v.offset = base->offset + offset_bytes;
-    return v;
-}
-
 vae_act duet_vae_take(vae_slots *s, int64_t ne0, int64_t ne1, int64_t ne2, int64_t ne3) {
     vae_act a = {.slot = -1};
     for (int i = 0; i < VAE_N_SLOTS && a.slot < 0; i++)
@@ -216,7 +204,7 @@ vae_act duet_vae_take(vae_slots *s, int64_t ne0, int64_t ne1, int64_t ne2, int64
     const int64_t ne[4] = {ne0, ne1, ne2, ne3};
     const size_t nb[4] = {f, f * (size_t)ne0, f * (size_t)(ne0 * ne1),
                           f * (size_t)(ne0 * ne1 * ne2)};
-    a.t = duet_vae_view(s->slot[a.slot], 4, ne, nb, 0);
+    a.t = duet_view_at(s->slot[a.slot], 4, ne, nb, 0);
     return a;
 }
 
@@ -227,7 +215,7 @@ void duet_vae_give(vae_slots *s, vae_act *a) {
 
 duet_tensor duet_vae_frames(const duet_tensor *x, int64_t t0, int64_t n) {
     const int64_t ne[4] = {x->ne[0], x->ne[1], n, x->ne[3]};
-    return duet_vae_view(x, 4, ne, x->nb, (size_t)t0 * x->nb[2]);
+    return duet_view_at(x, 4, ne, x->nb, (size_t)t0 * x->nb[2]);
 }
 
 /* The cache keeps the last Tc frames of [cache, x] along time (Wan's feat_cache). */
@@ -259,7 +247,7 @@ duet_status duet_vae_channel_norm(vae_slots *s, const duet_tensor *x, const duet
     *out = duet_vae_take(s, c, w, h, t);
     const int64_t ne[4] = {c, w, h, t};
     const size_t nb[4] = {x->nb[3], x->nb[0], x->nb[1], x->nb[2]};
-    duet_tensor xt = duet_vae_view(x, 4, ne, nb, 0);
+    duet_tensor xt = duet_view_at(x, 4, ne, nb, 0);
     VAE_TRY(duet_copy(&out->t, &xt));
     return duet_rmsnorm(&out->t, &out->t, gamma, VAE_NORM_EPS);
 }
@@ -273,7 +261,7 @@ duet_status duet_vae_norm_silu(vae_slots *s, const duet_tensor *x, const duet_te
     const int64_t ne[4] = {w, h, t, c};
     const size_t f = sizeof(float);
     const size_t nb[4] = {f * (size_t)c, f * (size_t)(c * w), f * (size_t)(c * w * h), f};
-    duet_tensor back = duet_vae_view(&n.t, 4, ne, nb, 0);
+    duet_tensor back = duet_view_at(&n.t, 4, ne, nb, 0);
     duet_status st = duet_unary(&out->t, &back, DUET_UNARY_SILU);
     duet_vae_give(s, &n);
     return st;
@@ -307,24 +295,24 @@ duet_status duet_vae_attn_forward(vae_slots *s, const vae_attn *at, duet_tensor 
     VAE_TRY(duet_vae_channel_norm(s, x, at->gamma, &n));
     qkv = duet_vae_take(s, 3 * c, hw * t, 1, 1);
     const int64_t ne2[2] = {c, hw * t};
-    duet_tensor n2 = duet_vae_view(&n.t, 2, ne2, n.t.nb, 0);
+    duet_tensor n2 = duet_view_at(&n.t, 2, ne2, n.t.nb, 0);
     VAE_TRY(duet_matmul(&qkv.t, &n2, at->qkv_w, at->qkv_b, false));
     duet_vae_give(s, &n);
     const int64_t ne[4] = {c, 1, hw, t};
     const size_t nb[4] = {f, 3 * c * f, 3 * c * f, 3 * c * hw * f};
-    duet_tensor q = duet_vae_view(&qkv.t, 4, ne, nb, 0);
-    duet_tensor k = duet_vae_view(&qkv.t, 4, ne, nb, c * f);
-    duet_tensor v = duet_vae_view(&qkv.t, 4, ne, nb, 2 * c * f);
+    duet_tensor q = duet_view_at(&qkv.t, 4, ne, nb, 0);
+    duet_tensor k = duet_view_at(&qkv.t, 4, ne, nb, c * f);
+    duet_tensor v = duet_view_at(&qkv.t, 4, ne, nb, 2 * c * f);
     o = duet_vae_take(s, c, 1, hw, t);
     VAE_TRY(duet_attention(&o.t, &q, &k, &v, NULL, 1.0f / sqrtf((float)c)));
     duet_vae_give(s, &qkv);
     proj = duet_vae_take(s, c, hw * t, 1, 1);
-    duet_tensor o2 = duet_vae_view(&o.t, 2, ne2, o.t.nb, 0);
+    duet_tensor o2 = duet_view_at(&o.t, 2, ne2, o.t.nb, 0);
     VAE_TRY(duet_matmul(&proj.t, &o2, at->proj_w, at->proj_b, false));
     duet_vae_give(s, &o);
     const int64_t xe[4] = {w, h, t, c};
     const size_t xb[4] = {c * f, c * w * f, c * w * h * f, f};
-    duet_tensor back = duet_vae_view(&proj.t, 4, xe, xb, 0);
+    duet_tensor back = duet_view_at(&proj.t, 4, xe, xb, 0);
     VAE_TRY(duet_add(x, x, &back));
     duet_vae_give(s, &proj);
     return DUET_OK;

@@ -149,9 +149,6 @@ void duet_vae_slots_reset(vae_slots *s);
 vae_act duet_vae_take(vae_slots *s, int64_t ne0, int64_t ne1, int64_t ne2, int64_t ne3);
 void duet_vae_give(vae_slots *s, vae_act *a);
 
-/* A view built on the stack (no arena): ne/nb for n_dims dims, 1 beyond. */
-duet_tensor duet_vae_view(const duet_tensor *base, int n_dims, const int64_t *ne,
-                          const size_t *nb, size_t offset_bytes);
 /* Frames [t0, t0 + n) of a [W, H, T, C] tensor (strided when C > 1). */
 duet_tensor duet_vae_frames(const duet_tensor *x, int64_t t0, int64_t n);
 
