@@ -43,11 +43,9 @@ _SAMPLER = dict(solver='unipc', steps=30, shift=2.0, video_guidance_scale=4.0,
                 audio_guidance_scale=3.0, slg_layer=-1, video_negative_prompt='',
                 audio_negative_prompt='')
 
-# Video VAE windows are 1 + 4 * 3 = 13 frames: the causal caches only reach their steady state
-# (every cached frame from a full 4-frame chunk) at the fourth latent frame. Trained on 5-frame
-# windows, the first shipped VAE reconstructed frames 0-4 (mean abs error 8-11 of 255) and
-# nothing after them (error 40 from frame 6 on, colours wrong): every later chunk decoded from
-# cache states it had never seen.
+# Video VAE windows are whole 49-frame clips (random crops): the causal convs reach back about 30
+# frames, and a VAE trained on shorter windows drifts once a clip is longer than them (measured
+# in tools/duet_tiny/README.md, "Video VAE training windows").
 #
 # Training budgets are in steps and in wall-clock seconds (whichever ends first), so the cpu
 # preset finishes inside its two hours on a loaded machine; the step counts are what it would
@@ -58,7 +56,7 @@ PRESETS = {
         n_clips=256, total_seconds=6900, text=_TEXT, video_vae=_VIDEO_VAE,
         audio_vae=_AUDIO_VAE, vocoder=_VOCODER, dit=_DIT, sampler=_SAMPLER,
         train=dict(
-            video_vae=dict(steps=1500, seconds=1300, batch=3, crop=64, frames=13, lr=2e-3),
+            video_vae=dict(steps=1500, seconds=1300, batch=2, crop=48, frames=49, lr=2e-3),
             audio_vae=dict(steps=1500, seconds=360, batch=8, mel_frames=64, lr=2e-3,
                            kl=1e-4),
             vocoder=dict(steps=3000, seconds=1000, batch=4, mel_frames=24, lr=1e-3),
@@ -73,7 +71,7 @@ PRESETS = {
         dit=dict(_DIT, dim=256, ffn_dim=1024, num_heads=4, num_layers=8),
         sampler=_SAMPLER,
         train=dict(
-            video_vae=dict(steps=8000, seconds=420, batch=16, crop=128, frames=13, lr=1e-3),
+            video_vae=dict(steps=8000, seconds=420, batch=4, crop=128, frames=49, lr=1e-3),
             audio_vae=dict(steps=6000, seconds=120, batch=32, mel_frames=96, lr=1e-3,
                            kl=1e-4),
             vocoder=dict(steps=20000, seconds=300, batch=16, mel_frames=32, lr=5e-4),

@@ -23,7 +23,7 @@ class Recipe(unittest.TestCase):
             f = C.preset(name)['train']['video_vae']['frames']
             self.assertEqual((f - 1) % 4, 0, f'{name}: {f} frames is not 1 + 4 k')
             self.assertGreaterEqual((f - 1) // 4, 3, f'{name}: {f} frames never reach the '
-                                    'steady state of the causal caches (1 + 4 * 3 at least)')
+                                    'steady state of the causal caches (1 + 4 * 3 at least; whole clips in practice)')
 
 
 class ShippedVideoVAE(unittest.TestCase):
