@@ -31,13 +31,12 @@ model.safetensors they belong to), `description` and file-specific JSON fields:
                  out.mel_decoded -> out.wav_vocoded [4096].
 """
 import argparse
-import json
 import os
-import struct
 
 import numpy as np
 import torch
 
+from ..golden import sorted_safetensors
 from .export import file_sha256, load
 from .sample import video_to_tensor
 from .schedulers import make_sampler
@@ -48,33 +47,11 @@ PROMPTS = ['A red round head talks. <S>hello there<E> <AUDCAP>a calm voice<ENDAU
            ' '.join(['a green square head sings  \t loudly;'] * 16)]  # past text_len
 
 
-# what core/safetensors.c reads back (it has no U8, so frames go as int32)
-_DTYPES = {torch.float32: 'F32', torch.int32: 'I32'}
-
-
 def _save(out_dir, name, tensors, meta, log):
-    """Writes a safetensors file by hand, metadata and tensors in sorted order: the library's
-    save_file orders the metadata through a randomly seeded hash map, so its bytes would change
-    from run to run, and a rerun must reproduce the committed files exactly."""
-    header = {'__metadata__': {k: v if isinstance(v, str) else json.dumps(v)
-                               for k, v in sorted(meta.items())}}
-    blobs, offset = [], 0
-    for k in sorted(tensors):
-        v = tensors[k]
-        t = (v.detach() if torch.is_tensor(v) else torch.as_tensor(v)).contiguous()
-        data = t.numpy().tobytes()  # little-endian on every machine torch runs this on
-        header[k] = {'dtype': _DTYPES[t.dtype], 'shape': list(t.shape),
-                     'data_offsets': [offset, offset + len(data)]}
-        blobs.append(data)
-        offset += len(data)
-    text = json.dumps(header, separators=(',', ':')).encode()
-    text += b' ' * (-len(text) % 8)  # tensor data starts 8-byte aligned
+    """<out_dir>/<name>.safetensors, byte-identical on every rerun (tools/golden/
+    sorted_safetensors.py), so regenerating reproduces the committed files exactly."""
     path = os.path.join(out_dir, f'{name}.safetensors')
-    with open(path, 'wb') as f:
-        f.write(struct.pack('<Q', len(text)))
-        f.write(text)
-        for data in blobs:
-            f.write(data)
+    sorted_safetensors.save(path, tensors, meta)
     log(f'golden: {path} {os.path.getsize(path) / 1e3:.0f} kB')
 
 

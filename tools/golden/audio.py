@@ -38,12 +38,12 @@ import argparse
 import json
 import math
 import os
-import struct
 import sys
 
 import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..'))
+from tools.golden import sorted_safetensors  # noqa: E402
 from tools.duet_tiny import audio, config  # noqa: E402
 
 SEED = 20251124
@@ -142,25 +142,6 @@ def waveform(n, gen):
     return x.float()
 
 
-def save_sorted(path, tensors, metadata):
-    """safetensors.torch.save_file writes __metadata__ in hash order, which changes from run to
-    run; this writes the same format (u64 header length, JSON header padded with spaces to 8
-    bytes, data) with every key sorted, so the file is bit-identical on every run."""
-    dt = {torch.float32: 'F32', torch.float16: 'F16'}
-    header, blobs, off = {'__metadata__': dict(sorted(metadata.items()))}, [], 0
-    for name in sorted(tensors):
-        t = tensors[name].contiguous()
-        raw = t.reshape(-1).view(torch.uint8).numpy().tobytes()
-        header[name] = {'dtype': dt[t.dtype], 'shape': list(t.shape),
-                        'data_offsets': [off, off + len(raw)]}
-        blobs.append(raw)
-        off += len(raw)
-    text = json.dumps(header, separators=(',', ':')).encode()
-    text += b' ' * (-len(text) % 8)
-    with open(path, 'wb') as f:
-        f.write(struct.pack('<Q', len(text)) + text + b''.join(blobs))
-
-
 def nmse(a, b):
     return float(((a.double() - b.double()) ** 2).sum() / (b.double() ** 2).sum())
 
@@ -224,7 +205,7 @@ def main():
     cfg = {'mel': MEL, 'audio_vae': dict(VAE, weights='mp_baked'), 'vocoder': VOCODER}
     os.makedirs(args.out_dir, exist_ok=True)
     path = os.path.join(args.out_dir, 'audio.safetensors')
-    save_sorted(path, tensors, {'config': json.dumps(cfg), 'seed': str(SEED),
+    sorted_safetensors.save(path, tensors, {'config': json.dumps(cfg), 'seed': str(SEED),
                                 'generator': 'tools/golden/audio.py'})
 
     with torch.no_grad():

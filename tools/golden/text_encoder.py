@@ -48,13 +48,13 @@ import argparse
 import json
 import math
 import os
-import struct
 import sys
 import tempfile
 
 import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..'))
+from tools.golden import sorted_safetensors  # noqa: E402
 from tools import convert_umt5  # noqa: E402
 from tools.duet_tiny import text  # noqa: E402
 
@@ -121,25 +121,6 @@ def encode(state, ids, cfg=CFG, patch=None):
         return text.encode_context(model, ids, mask, cfg['text_len']).float()
 
 
-def save_safetensors(path, tensors, metadata):
-    """Keys and metadata in sorted order, data 8-byte aligned: regenerating gives the same
-    bytes (the safetensors package orders metadata by hash)."""
-    dtypes = {torch.float32: 'F32', torch.float16: 'F16', torch.int32: 'I32'}
-    header, blobs, offset = {'__metadata__': dict(sorted(metadata.items()))}, [], 0
-    for name in sorted(tensors):
-        t = tensors[name].contiguous()
-        blob = t.view(torch.int16).numpy().tobytes() if t.dtype == torch.float16 else \
-            t.numpy().tobytes()
-        header[name] = {'dtype': dtypes[t.dtype], 'shape': list(t.shape),
-                        'data_offsets': [offset, offset + len(blob)]}
-        blobs.append(blob)
-        offset += len(blob)
-    head = json.dumps(header, separators=(',', ':')).encode()
-    head += b' ' * (-len(head) % 8)
-    with open(path, 'wb') as f:
-        f.write(struct.pack('<Q', len(head)) + head + b''.join(blobs))
-
-
 def nmse(a, b):
     return float(((a - b) ** 2).sum() / (b ** 2).sum())
 
@@ -204,7 +185,7 @@ def main():
             'generator': 'tools/golden/text_encoder.py'}
     os.makedirs(args.out_dir, exist_ok=True)
     path = os.path.join(args.out_dir, 'text_encoder.safetensors')
-    save_safetensors(path, tensors, meta)
+    sorted_safetensors.save(path, tensors, meta)
     umt5 = os.path.join(args.out_dir, 'text_encoder_umt5.safetensors')
     with tempfile.TemporaryDirectory() as tmp:
         pth = os.path.join(tmp, 'models_t5_tiny-enc-bf16.pth')

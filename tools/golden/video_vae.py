@@ -40,12 +40,12 @@ Metadata: config (the VAE dict as config.json's "video_vae"), seed, generator.
 import argparse
 import json
 import os
-import struct
 import sys
 
 import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..'))
+from tools.golden import sorted_safetensors  # noqa: E402
 from tools.duet_tiny import video_vae  # noqa: E402
 from tools.duet_tiny.sample import tensor_to_video, video_to_tensor  # noqa: E402
 
@@ -91,24 +91,6 @@ def decode_raw(vae, latent):
         return vae.decode_raw(latent[None].double() * s + m, chunked=True)[0]
 
 
-def save_safetensors(path, tensors, metadata):
-    """A safetensors file with keys in sorted order, so that reruns are byte-identical (the
-    safetensors package orders metadata by hash)."""
-    dtypes = {torch.float32: 'F32', torch.float16: 'F16', torch.int32: 'I32'}
-    header, blobs, offset = {'__metadata__': dict(sorted(metadata.items()))}, [], 0
-    for name in sorted(tensors):
-        t = tensors[name].contiguous()
-        blob = t.numpy().tobytes()
-        header[name] = {'dtype': dtypes[t.dtype], 'shape': list(t.shape),
-                        'data_offsets': [offset, offset + len(blob)]}
-        blobs.append(blob)
-        offset += len(blob)
-    text = json.dumps(header, separators=(',', ':')).encode()
-    text += b' ' * (-len(text) % 8)
-    with open(path, 'wb') as f:
-        f.write(struct.pack('<Q', len(text)) + text + b''.join(blobs))
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('out', help='path of the safetensors file to write')
@@ -144,7 +126,7 @@ def main():
                     'out.latent': enc.float()})
     meta = {'config': json.dumps(CONFIG), 'seed': str(SEED),
             'generator': 'tools/golden/video_vae.py'}
-    save_safetensors(args.out, tensors, meta)
+    sorted_safetensors.save(args.out, tensors, meta)
 
     def nmse(a, b):
         return float(((a - b) ** 2).sum() / (b ** 2).sum())

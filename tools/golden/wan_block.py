@@ -46,8 +46,8 @@ import argparse
 import math
 
 import torch
-import json
-import struct
+
+import sorted_safetensors  # tools/golden, this script's folder
 
 DIM, FFN_DIM, NUM_HEADS = 64, 128, 2
 GRID = (3, 4, 5)          # latent frames, height, width (after patchify)
@@ -189,24 +189,6 @@ def block(p, x, e0, context, grid):
 
 # ---------------------------------------------------------------- main
 
-def save_safetensors(path, tensors, metadata):
-    """Write a safetensors file with keys in sorted order (the safetensors package orders
-    metadata by hash, so its files differ byte-wise between runs; these do not)."""
-    dtypes = {torch.float32: "F32", torch.int32: "I32"}
-    header, blobs, offset = {"__metadata__": dict(sorted(metadata.items()))}, [], 0
-    for name in sorted(tensors):
-        t = tensors[name].contiguous()
-        blob = t.numpy().tobytes()
-        header[name] = {"dtype": dtypes[t.dtype], "shape": list(t.shape),
-                        "data_offsets": [offset, offset + len(blob)]}
-        blobs.append(blob)
-        offset += len(blob)
-    text = json.dumps(header, separators=(",", ":")).encode()
-    text += b" " * (-len(text) % 8)   # keep the data 8-byte aligned
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(text)) + text + b"".join(blobs))
-
-
 def run_f64(p, x, e0, context, rounded_dtype=None):
     q = {}
     for n, t in p.items():
@@ -248,7 +230,7 @@ def main():
     meta = {"dim": str(DIM), "ffn_dim": str(FFN_DIM), "num_heads": str(NUM_HEADS),
             "eps": str(EPS), "rope_theta": str(THETA), "seed": str(SEED),
             "generator": "tools/golden/wan_block.py"}
-    save_safetensors(args.out, tensors, meta)
+    sorted_safetensors.save(args.out, tensors, meta)
     rel = lambda a, b: float(((a - b) ** 2).sum() / (b ** 2).sum())
     print(f"wrote {args.out}: {len(tensors)} tensors; |out| rms {out.pow(2).mean().sqrt():.4f}; "
           f"nmse(out_f16w, out) {rel(out_f16w, out):.3e}, nmse(out_bf16w, out) "
