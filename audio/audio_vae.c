@@ -12,6 +12,7 @@
 #include "core/alloc.h"
 #include "core/log.h"
 #include "core/ops.h"
+#include "core/weights.h"
 
 duet_audio_vae_load_params duet_audio_vae_default_load_params(void) {
     duet_audio_vae_load_params p = {.prefix = NULL, .weight_dtype = DUET_DTYPE_COUNT};
@@ -20,52 +21,17 @@ duet_audio_vae_load_params duet_audio_vae_default_load_params(void) {
 
 /* ---------------------------------------------------------------- loading */
 
-typedef struct {
-    const duet_safetensors *st;
-    const char *root;          /* "audio_vae." */
-    char prefix[64];           /* root + "encoder." or "decoder." */
-    duet_dtype weight_dtype;   /* DUET_DTYPE_COUNT: as stored */
-    duet_arena *arena;
-    duet_backend *be;
-    char (*used)[DUET_NAME_MAX]; /* full names loaded, for the unused-tensor check */
-    size_t n_used, cap_used;
-} loader;
-
-static duet_status full_name(const char *prefix, const char *name, char *out) {
-    int n = snprintf(out, DUET_NAME_MAX, "%s%s", prefix, name);
-    if (n < 0 || n >= DUET_NAME_MAX) {
-        DUET_LOGE("audio vae: tensor name %s%s is too long", prefix, name);
-        return DUET_ERR_INVALID_ARG;
-    }
-    return DUET_OK;
-}
-
-static void mark_used(loader *ld, const char *full) {
-    DUET_ASSERT(ld->n_used < ld->cap_used);
-    snprintf(ld->used[ld->n_used++], DUET_NAME_MAX, "%s", full);
-}
-
-/* prefix + name, a conv kernel of PyTorch shape [cout, cin, k], in the file's dtype unless
- * the caller forces one. */
-static duet_status load_kernel(loader *ld, const char *name, int64_t cout, int64_t cin,
+/* name, a conv kernel of PyTorch shape [cout, cin, k], in the file's dtype unless the
+ * caller forces one. */
+static duet_status load_kernel(duet_weights *ld, const char *name, int64_t cout, int64_t cin,
                                int64_t k, duet_tensor **out) {
-    char full[DUET_NAME_MAX];
-    duet_status s = full_name(ld->prefix, name, full);
-    if (s != DUET_OK) return s;
-    duet_dtype dt = ld->weight_dtype;
-    if (dt == DUET_DTYPE_COUNT) {
-        const duet_safetensors_tensor *t = duet_safetensors_find(ld->st, full);
-        dt = t && t->dtype != DUET_I32 ? t->dtype : DUET_F32;
-    }
-    const int64_t ne[3] = {k, cin, cout};
-    s = duet_safetensors_load_shaped(ld->st, full, ld->arena, ld->be, dt, 3, ne, out);
-    if (s == DUET_OK) mark_used(ld, full);
-    return s;
+    const int64_t shape[3] = {cout, cin, k};
+    return duet_weights_load(ld, DUET_WEIGHT_MATRIX, 3, shape, out, "%s", name);
 }
 
 /* `base` + "conv1.weight" etc.: base is e.g. "down.0.block.1." or "mid.block_1.". */
-static duet_status load_block(loader *ld, const char *base, int64_t cin, int64_t cout, int64_t k,
-                              duet_avae_block *b) {
+static duet_status load_block(duet_weights *ld, const char *base, int64_t cin, int64_t cout,
+                              int64_t k, duet_avae_block *b) {
     char name[96];
     b->cin = cin;
     b->cout = cout;
@@ -78,7 +44,7 @@ static duet_status load_block(loader *ld, const char *base, int64_t cin, int64_t
     return s;
 }
 
-static duet_status load_attn(loader *ld, const char *base, int64_t c, duet_avae_attn *a) {
+static duet_status load_attn(duet_weights *ld, const char *base, int64_t c, duet_avae_attn *a) {
     char name[96];
     a->c = c;
     snprintf(name, sizeof name, "%sqkv.weight", base);
@@ -89,31 +55,28 @@ static duet_status load_attn(loader *ld, const char *base, int64_t c, duet_avae_
 
 /* n float values of tensor prefix + name (any float dtype), which must hold exactly n
  * elements (scalars and [1, n, 1] statistics alike). */
-static duet_status read_host(loader *ld, const char *prefix, const char *name, size_t n,
-                             float *out) {
-    char full[DUET_NAME_MAX];
-    duet_status s = full_name(prefix, name, full);
-    if (s != DUET_OK) return s;
-    const duet_safetensors_tensor *t = duet_safetensors_find(ld->st, full);
+static duet_status read_host(duet_weights *ld, const char *name, size_t n, float *out) {
+    const duet_safetensors_tensor *t = duet_weights_find(ld, "%s", name);
     if (!t) {
-        DUET_LOGE("%s: tensor %s not found", duet_safetensors_name(ld->st), full);
+        DUET_LOGE("%s: tensor %s%s not found", duet_safetensors_name(ld->st), ld->prefix, name);
         return DUET_ERR_NOT_FOUND;
     }
     if (t->dtype == DUET_I32 || t->nbytes != n * duet_dtype_size(t->dtype)) {
         DUET_LOGE("%s: tensor %s: expected %zu float values, found %zu bytes of %s",
-                  duet_safetensors_name(ld->st), full, n, t->nbytes, duet_dtype_name(t->dtype));
+                  duet_safetensors_name(ld->st), t->name, n, t->nbytes,
+                  duet_dtype_name(t->dtype));
         return DUET_ERR_FORMAT;
     }
     void *tmp = duet_malloc(t->nbytes ? t->nbytes : 1); /* the mapping may be unaligned */
     if (!tmp) return DUET_ERR_OUT_OF_MEMORY;
     memcpy(tmp, t->data, t->nbytes);
-    s = duet_convert(out, DUET_F32, tmp, t->dtype, n);
+    duet_status s = duet_convert(out, DUET_F32, tmp, t->dtype, n);
     duet_free(tmp);
-    if (s == DUET_OK && !strcmp(prefix, ld->prefix)) mark_used(ld, full);
+    if (s == DUET_OK) duet_weights_mark_used(ld, t);
     return s;
 }
 
-static duet_tensor *upload_vec(loader *ld, int64_t ne0, int64_t ne1, const float *v,
+static duet_tensor *upload_vec(duet_weights *ld, int64_t ne0, int64_t ne1, const float *v,
                                const char *name) {
     duet_tensor *t = duet_tensor_new4(ld->arena, ld->be, DUET_F32, ne0, ne1, 1, 1);
     if (!t) return NULL;
@@ -121,18 +84,18 @@ static duet_tensor *upload_vec(loader *ld, int64_t ne0, int64_t ne1, const float
     return duet_tensor_set_f32(t, v) == DUET_OK ? t : NULL;
 }
 
-/* data_mean / data_std -> the affine the half applies: encoder (x - mean) / std as
- * x (1 / std) + (-mean / std), decoder x std + mean. */
-static duet_status load_stats(loader *ld, duet_avae_model *m) {
+/* root's data_mean / data_std (shared by both halves) -> the affine the half applies:
+ * encoder (x - mean) / std as x (1 / std) + (-mean / std), decoder x std + mean. */
+static duet_status load_stats(duet_weights *ld, duet_avae_model *m) {
     const size_t n = (size_t)m->cfg.data_dim;
     float *mean = duet_malloc(2 * n * sizeof *mean), *std = mean + n;
     if (!mean) return DUET_ERR_OUT_OF_MEMORY;
-    duet_status s = read_host(ld, ld->root, "data_mean", n, mean);
-    if (s == DUET_OK) s = read_host(ld, ld->root, "data_std", n, std);
+    duet_status s = read_host(ld, "data_mean", n, mean);
+    if (s == DUET_OK) s = read_host(ld, "data_std", n, std);
     for (size_t i = 0; s == DUET_OK && i < n; i++) {
         if (!(std[i] > 0) || !isfinite(std[i]) || !isfinite(mean[i])) {
             DUET_LOGE("%s: tensor %sdata_std: entry %zu is %g (must be finite and > 0)",
-                      duet_safetensors_name(ld->st), ld->root, i, (double)std[i]);
+                      duet_safetensors_name(ld->st), ld->prefix, i, (double)std[i]);
             s = DUET_ERR_FORMAT;
         } else if (!m->decoder) {
             mean[i] = (float)(-(double)mean[i] / std[i]);
@@ -149,7 +112,7 @@ static duet_status load_stats(loader *ld, duet_avae_model *m) {
 }
 
 /* The normalization constants, one w2 per channel count a normalization sees. */
-static duet_status make_norm_consts(loader *ld, duet_avae_model *m) {
+static duet_status make_norm_consts(duet_weights *ld, duet_avae_model *m) {
     const duet_audio_vae_config *c = &m->cfg;
     const float u = 0x1p-40f, nb[2] = {u, sqrtf(2.0f) * DUET_AVAE_MP_EPS}, nw[2] = {0x1p40f, 0};
     m->norm_bias = upload_vec(ld, 2, 1, nb, "audio_vae.norm_bias");
@@ -171,7 +134,7 @@ static duet_status make_norm_consts(loader *ld, duet_avae_model *m) {
     return DUET_OK;
 }
 
-static duet_status load_level(loader *ld, duet_avae_model *m, int i, int64_t *ch) {
+static duet_status load_level(duet_weights *ld, duet_avae_model *m, int i, int64_t *ch) {
     const duet_audio_vae_config *c = &m->cfg;
     duet_avae_level *lv = &m->level[i];
     const char *part = m->decoder ? "up" : "down";
@@ -201,7 +164,7 @@ static duet_status load_level(loader *ld, duet_avae_model *m, int i, int64_t *ch
     return s;
 }
 
-static duet_status load_mid(loader *ld, duet_avae_model *m, int64_t ch) {
+static duet_status load_mid(duet_weights *ld, duet_avae_model *m, int64_t ch) {
     const int64_t k = m->cfg.kernel_size;
     duet_status s = load_block(ld, "mid.block_1.", ch, ch, k, &m->mid1);
     if (s == DUET_OK) s = load_attn(ld, "mid.attn_1.", ch, &m->mid_attn);
@@ -209,7 +172,7 @@ static duet_status load_mid(loader *ld, duet_avae_model *m, int64_t ch) {
 }
 
 /* Encoder: conv_in, levels 0.., mid, conv_out; decoder: conv_in, mid, levels ..0, conv_out. */
-static duet_status load_layers(loader *ld, duet_avae_model *m) {
+static duet_status load_layers(duet_weights *ld, duet_avae_model *m) {
     const duet_audio_vae_config *c = &m->cfg;
     const int64_t k = c->kernel_size, last = c->hidden_dim * c->ch_mult[c->n_levels - 1];
     int64_t ch = m->decoder ? last : c->hidden_dim;
@@ -230,33 +193,13 @@ static duet_status load_layers(loader *ld, duet_avae_model *m) {
     return m->conv_out ? DUET_OK : DUET_ERR_OUT_OF_MEMORY;
 }
 
-/* Every tensor under the half's prefix must have been loaded. */
-static duet_status check_unused(const loader *ld, const duet_audio_vae_config *c) {
-    size_t n_bad = 0, np = strlen(ld->prefix);
-    for (size_t i = 0; i < duet_safetensors_count(ld->st); i++) {
-        const char *name = duet_safetensors_get(ld->st, i)->name;
-        if (strncmp(name, ld->prefix, np)) continue;
-        bool used = false;
-        for (size_t j = 0; j < ld->n_used && !used; j++) used = !strcmp(ld->used[j], name);
-        if (!used && n_bad++ < 8)
-            DUET_LOGE("%s: tensor %s: not used by the audio VAE (config: %d levels, %lld res "
-                      "blocks)", duet_safetensors_name(ld->st), name, c->n_levels,
-                      (long long)c->n_res_blocks);
-    }
-    if (n_bad > 8)
-        DUET_LOGE("%s: ... %zu unused tensors in all", duet_safetensors_name(ld->st), n_bad);
-    return n_bad ? DUET_ERR_FORMAT : DUET_OK;
-}
-
 duet_status duet_avae_load(duet_avae_model *m, const duet_audio_vae_config *cfg,
                            const duet_safetensors *st, duet_backend *be,
                            const duet_audio_vae_load_params *p, bool decoder) {
     duet_audio_vae_load_params lp = p ? *p : duet_audio_vae_default_load_params();
     const char *root = lp.prefix ? lp.prefix : "audio_vae.";
     memset(m, 0, sizeof *m);
-    if (!cfg || !st || !be || strlen(root) > 40 ||
-        (lp.weight_dtype != DUET_DTYPE_COUNT && lp.weight_dtype != DUET_F32 &&
-         lp.weight_dtype != DUET_F16 && lp.weight_dtype != DUET_BF16)) {
+    if (!cfg || !st || !be) {
         DUET_LOGE("audio vae load: bad arguments");
         return DUET_ERR_INVALID_ARG;
     }
@@ -266,20 +209,23 @@ duet_status duet_avae_load(duet_avae_model *m, const duet_audio_vae_config *cfg,
     m->decoder = decoder;
     m->be = be;
     if (!(m->arena = duet_arena_new(0))) return DUET_ERR_OUT_OF_MEMORY;
-    loader ld = {.st = st, .root = root, .weight_dtype = lp.weight_dtype, .arena = m->arena,
-                 .be = be};
-    snprintf(ld.prefix, sizeof ld.prefix, "%s%s", root, decoder ? "decoder." : "encoder.");
-    /* per level: blocks (3 kernels each) and attentions (2), down/up convs (2); mid 8; 4 more */
-    ld.cap_used = (size_t)cfg->n_levels * (DUET_AUDIO_VAE_MAX_RES_BLOCKS * 5 + 2) + 16;
-    ld.used = duet_arena_alloc(m->arena, ld.cap_used * sizeof *ld.used);
-    if (!ld.used) s = DUET_ERR_OUT_OF_MEMORY;
+    duet_weights top, ld; /* "audio_vae." and "audio_vae.decoder." (or "encoder.") */
+    s = duet_weights_open(&top, decoder ? "audio VAE decoder" : "audio VAE encoder", st, root,
+                          m->arena, be, lp.weight_dtype);
+    if (s == DUET_OK) s = duet_weights_sub(&top, &ld, "%s", decoder ? "decoder." : "encoder.");
     if (s == DUET_OK) s = load_layers(&ld, m);
     float gain = 0;
-    if (s == DUET_OK) s = read_host(&ld, ld.prefix, "learnable_gain", 1, &gain);
+    if (s == DUET_OK) s = read_host(&ld, "learnable_gain", 1, &gain);
     m->gain = 1.0f + gain;
-    if (s == DUET_OK) s = load_stats(&ld, m);
+    if (s == DUET_OK) s = load_stats(&top, m);
     if (s == DUET_OK) s = make_norm_consts(&ld, m);
-    if (s == DUET_OK) s = check_unused(&ld, cfg);
+    if (s == DUET_OK) { /* every tensor under the half's prefix must have been loaded */
+        char detail[64];
+        snprintf(detail, sizeof detail, "config: %d levels, %lld res blocks", cfg->n_levels,
+                 (long long)cfg->n_res_blocks);
+        s = duet_weights_check_unused(&ld, NULL, 0, detail);
+    }
+    duet_weights_close(&top);
     if (s != DUET_OK) {
         DUET_LOGE("%s: the audio VAE %s does not load (%s)", duet_safetensors_name(st),
                   decoder ? "decoder" : "encoder", duet_status_str(s));

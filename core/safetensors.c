@@ -383,6 +383,11 @@ const duet_safetensors_tensor *duet_safetensors_get(const duet_safetensors *st, 
     return i < st->n_tensors ? &st->tensors[i] : NULL;
 }
 
+size_t duet_safetensors_index(const duet_safetensors *st, const duet_safetensors_tensor *t) {
+    if (!st || !t || t < st->tensors || t >= st->tensors + st->n_tensors) return SIZE_MAX;
+    return (size_t)(t - st->tensors);
+}
+
 const duet_safetensors_tensor *duet_safetensors_find(const duet_safetensors *st,
                                                      const char *name) {
     if (!st || !name || !st->n_tensors) return NULL;

@@ -55,6 +55,8 @@ const char *duet_safetensors_name(const duet_safetensors *st);
 /* Tensors in the order the header lists them. get() returns NULL when i >= count. */
 size_t duet_safetensors_count(const duet_safetensors *st);
 const duet_safetensors_tensor *duet_safetensors_get(const duet_safetensors *st, size_t i);
+/* Position of t in header order (t from get() or find() of this file); SIZE_MAX otherwise. */
+size_t duet_safetensors_index(const duet_safetensors *st, const duet_safetensors_tensor *t);
 /* Binary search by exact name; NULL (nothing logged) when absent. */
 const duet_safetensors_tensor *duet_safetensors_find(const duet_safetensors *st,
                                                      const char *name);

@@ -18,50 +18,14 @@
         if (st_ != DUET_OK) return st_;                                                        \
     } while (0)
 
-void duet_fusion_block_tensor_names(const char *names[DUET_FUSION_BLOCK_N_TENSORS]) {
-    static const char *const all[DUET_FUSION_BLOCK_N_TENSORS] = {
-        "modulation.modulation",
-        "self_attn.q.weight", "self_attn.q.bias", "self_attn.k.weight", "self_attn.k.bias",
-        "self_attn.v.weight", "self_attn.v.bias", "self_attn.o.weight", "self_attn.o.bias",
-        "self_attn.norm_q.weight", "self_attn.norm_k.weight",
-        "norm3.weight", "norm3.bias",
-        "cross_attn.q.weight", "cross_attn.q.bias", "cross_attn.k.weight", "cross_attn.k.bias",
-        "cross_attn.v.weight", "cross_attn.v.bias", "cross_attn.o.weight", "cross_attn.o.bias",
-        "cross_attn.norm_q.weight", "cross_attn.norm_k.weight",
-        "ffn.0.weight", "ffn.0.bias", "ffn.2.weight", "ffn.2.bias",
-        "cross_attn.k_fusion.weight", "cross_attn.k_fusion.bias",
-        "cross_attn.v_fusion.weight", "cross_attn.v_fusion.bias",
-        "cross_attn.pre_attn_norm_fusion.weight", "cross_attn.pre_attn_norm_fusion.bias",
-        "cross_attn.norm_k_fusion.weight",
-    };
-    for (int i = 0; i < DUET_FUSION_BLOCK_N_TENSORS; i++) names[i] = all[i];
-}
-
-/* prefix + name with the shape given in PyTorch order (outermost first). */
-static duet_status load(const duet_safetensors *st, const char *prefix, const char *name,
-                        duet_dtype dtype, int n_dims, const int64_t *shape, duet_arena *arena,
-                        duet_backend *be, duet_tensor **out) {
-    char full[DUET_NAME_MAX];
-    int len = snprintf(full, sizeof full, "%s%s", prefix, name);
-    if (len < 0 || (size_t)len >= sizeof full) {
-        DUET_LOGE("fusion block: tensor name %s%s is too long", prefix, name);
-        return DUET_ERR_INVALID_ARG;
-    }
-    int64_t ne[DUET_MAX_DIMS];
-    for (int i = 0; i < n_dims; i++) ne[i] = shape[n_dims - 1 - i];
-    return duet_safetensors_load_shaped(st, full, arena, be, dtype, n_dims, ne, out);
-}
-
 duet_status duet_fusion_block_load(duet_fusion_block *blk, const duet_wan_block_params *p,
-                                   const duet_safetensors *st, const char *prefix,
-                                   duet_dtype linear_dtype, duet_arena *arena,
-                                   duet_backend *be) {
-    if (!blk || !p || !prefix) {
+                                   duet_weights *w) {
+    if (!blk || !p || !w) {
         DUET_LOGE("duet_fusion_block_load: NULL argument");
         return DUET_ERR_INVALID_ARG;
     }
     memset(blk, 0, sizeof *blk);
-    duet_status s = duet_wan_block_load(&blk->wan, p, st, prefix, linear_dtype, arena, be);
+    duet_status s = duet_wan_block_load(&blk->wan, p, w);
     const int64_t mat[2] = {p->dim, p->dim}, vec[1] = {p->dim};
     const struct {
         const char *name;
@@ -77,9 +41,10 @@ duet_status duet_fusion_block_load(duet_fusion_block *blk, const duet_wan_block_
         {"cross_attn.norm_k_fusion.weight", false, &blk->norm_k_fusion_w},
     };
     for (size_t i = 0; s == DUET_OK && i < sizeof extra / sizeof extra[0]; i++)
-        s = extra[i].linear
-                ? load(st, prefix, extra[i].name, linear_dtype, 2, mat, arena, be, extra[i].out)
-                : load(st, prefix, extra[i].name, DUET_F32, 1, vec, arena, be, extra[i].out);
+        s = extra[i].linear ? duet_weights_load(w, DUET_WEIGHT_MATRIX, 2, mat, extra[i].out,
+                                                "%s", extra[i].name)
+                            : duet_weights_load(w, DUET_WEIGHT_F32, 1, vec, extra[i].out, "%s",
+                                                extra[i].name);
     if (s != DUET_OK) memset(blk, 0, sizeof *blk);
     return s;
 }

@@ -35,21 +35,12 @@ typedef struct {
     duet_tensor *norm_k_fusion_w;/* blocks.N.cross_attn.norm_k_fusion.weight [dim] */
 } duet_fusion_block;
 
-/* Number of checkpoint tensors one fusion block reads (Wan's 27 plus 7). */
-#define DUET_FUSION_BLOCK_N_TENSORS 34
-
-/* Writes the names (without prefix) of the block's tensors to names[0..33]; each is a static
- * string. Ovi's modulation name ("modulation.modulation") is listed. */
-void duet_fusion_block_tensor_names(const char *names[DUET_FUSION_BLOCK_N_TENSORS]);
-
-/* Loads prefix + names (e.g. "video_model.blocks.3.") as duet_wan_block_load does, plus the
- * fusion tensors: Linear weights as `linear_dtype`, the rest f32. Returns DUET_OK or the
- * errors of duet_wan_block_load (each logged with the tensor's name). On failure *blk is
- * cleared. */
+/* Loads w's prefix + names (e.g. "video_model.blocks.3.") as duet_wan_block_load does, plus
+ * the fusion tensors: Linear weights in the file's dtype unless w forces one, the rest f32.
+ * Returns DUET_OK or the errors of duet_wan_block_load (each logged with the tensor's name).
+ * On failure *blk is cleared. */
 duet_status duet_fusion_block_load(duet_fusion_block *blk, const duet_wan_block_params *p,
-                                   const duet_safetensors *st, const char *prefix,
-                                   duet_dtype linear_dtype, duet_arena *arena,
-                                   duet_backend *be);
+                                   duet_weights *w);
 
 /* Wan's scratch for the block's own tokens, plus the fusion keys and values over the other
  * tower's Lo tokens. Allocated once per run size; views made here. */

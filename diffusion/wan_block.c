@@ -20,82 +20,48 @@ duet_wan_block_params duet_wan_block_default_params(void) {
 
 /* ---------------------------------------------------------------- loading */
 
-typedef struct {
-    const duet_safetensors *st;
-    const char *prefix;
-    duet_arena *arena;
-    duet_backend *be;
-} loader;
-
-/* prefix + name, e.g. "blocks.3." + "self_attn.q.weight". */
-static duet_status full_name(const loader *ld, const char *name, char *out, size_t n) {
-    int len = snprintf(out, n, "%s%s", ld->prefix, name);
-    if (len < 0 || (size_t)len >= n) {
-        DUET_LOGE("wan block: tensor name %s%s is too long", ld->prefix, name);
-        return DUET_ERR_INVALID_ARG;
-    }
-    return DUET_OK;
-}
-
-/* Loads prefix + name as `dtype`; the reader checks its shape against `shape`, given in
- * PyTorch order (outermost first) as the checkpoint and the struct comments write it. */
-static duet_status load(const loader *ld, const char *name, duet_dtype dtype, int n_dims,
-                        const int64_t *shape, duet_tensor **out) {
-    char full[DUET_NAME_MAX];
-    duet_status st = full_name(ld, name, full, sizeof full);
-    if (st != DUET_OK) return st;
-    int64_t ne[DUET_MAX_DIMS];
-    for (int i = 0; i < n_dims; i++) ne[i] = shape[n_dims - 1 - i];
-    return duet_safetensors_load_shaped(ld->st, full, ld->arena, ld->be, dtype, n_dims, ne, out);
-}
-
-static duet_status load_vec(const loader *ld, const char *name, int64_t n, duet_tensor **out) {
+static duet_status load_vec(duet_weights *w, const char *name, int64_t n, duet_tensor **out) {
     const int64_t shape[1] = {n};
-    return load(ld, name, DUET_F32, 1, shape, out);
+    return duet_weights_load(w, DUET_WEIGHT_F32, 1, shape, out, "%s", name);
 }
 
-static duet_status load_linear(const loader *ld, const char *name, int64_t n_out, int64_t n_in,
-                               duet_dtype dtype, duet_tensor **w, duet_tensor **b) {
-    char wname[DUET_NAME_MAX], bname[DUET_NAME_MAX];
-    snprintf(wname, sizeof wname, "%s.weight", name);
-    snprintf(bname, sizeof bname, "%s.bias", name);
-    const int64_t shape[2] = {n_out, n_in};
-    duet_status st = load(ld, wname, dtype, 2, shape, w);
-    return st != DUET_OK ? st : load_vec(ld, bname, n_out, b);
+/* name.weight [n_out, n_in] (PyTorch Linear) and name.bias [n_out]. */
+static duet_status load_linear(duet_weights *w, const char *name, int64_t n_out, int64_t n_in,
+                               duet_tensor **wt, duet_tensor **b) {
+    const int64_t shape[2] = {n_out, n_in}, bs[1] = {n_out};
+    duet_status st = duet_weights_load(w, DUET_WEIGHT_MATRIX, 2, shape, wt, "%s.weight", name);
+    return st != DUET_OK ? st : duet_weights_load(w, DUET_WEIGHT_F32, 1, bs, b, "%s.bias", name);
 }
 
-static duet_status load_attn(const loader *ld, const char *attn, int64_t dim, duet_dtype dtype,
-                             duet_wan_attn_weights *w) {
+static duet_status load_attn(duet_weights *w, const char *attn, int64_t dim,
+                             duet_wan_attn_weights *a) {
     const struct {
         const char *name;
         duet_tensor **w, **b;
-    } linears[4] = {{"q", &w->q_w, &w->q_b}, {"k", &w->k_w, &w->k_b},
-                    {"v", &w->v_w, &w->v_b}, {"o", &w->o_w, &w->o_b}};
+    } linears[4] = {{"q", &a->q_w, &a->q_b}, {"k", &a->k_w, &a->k_b},
+                    {"v", &a->v_w, &a->v_b}, {"o", &a->o_w, &a->o_b}};
     char name[64];
     duet_status st = DUET_OK;
     for (int i = 0; i < 4 && st == DUET_OK; i++) {
         snprintf(name, sizeof name, "%s.%s", attn, linears[i].name);
-        st = load_linear(ld, name, dim, dim, dtype, linears[i].w, linears[i].b);
+        st = load_linear(w, name, dim, dim, linears[i].w, linears[i].b);
     }
     if (st == DUET_OK) {
         snprintf(name, sizeof name, "%s.norm_q.weight", attn);
-        st = load_vec(ld, name, dim, &w->norm_q_w);
+        st = load_vec(w, name, dim, &a->norm_q_w);
     }
     if (st == DUET_OK) {
         snprintf(name, sizeof name, "%s.norm_k.weight", attn);
-        st = load_vec(ld, name, dim, &w->norm_k_w);
+        st = load_vec(w, name, dim, &a->norm_k_w);
     }
     return st;
 }
 
 /* Wan names it "modulation"; Ovi wraps it in a module, "modulation.modulation". */
-static duet_status load_modulation(const loader *ld, int64_t dim, duet_tensor **out) {
-    char full[DUET_NAME_MAX];
-    duet_status st = full_name(ld, "modulation", full, sizeof full);
-    const char *name = "modulation";
-    if (st == DUET_OK && !duet_safetensors_find(ld->st, full)) name = "modulation.modulation";
+static duet_status load_modulation(duet_weights *w, int64_t dim, duet_tensor **out) {
+    const char *name = duet_weights_find(w, "modulation") ? "modulation" : "modulation.modulation";
     const int64_t shape[3] = {1, 6, dim};
-    return st != DUET_OK ? st : load(ld, name, DUET_F32, 3, shape, out);
+    return duet_weights_load(w, DUET_WEIGHT_F32, 3, shape, out, "%s", name);
 }
 
 static bool params_ok(const duet_wan_block_params *p) {
@@ -104,26 +70,21 @@ static bool params_ok(const duet_wan_block_params *p) {
 }
 
 duet_status duet_wan_block_load(duet_wan_block *blk, const duet_wan_block_params *p,
-                                const duet_safetensors *st, const char *prefix,
-                                duet_dtype linear_dtype, duet_arena *arena, duet_backend *be) {
-    if (!blk || !params_ok(p) || !st || !prefix || !arena || !be ||
-        (linear_dtype != DUET_F32 && linear_dtype != DUET_F16 && linear_dtype != DUET_BF16)) {
-        DUET_LOGE("duet_wan_block_load: bad arguments (prefix %s)", prefix ? prefix : "NULL");
+                                duet_weights *w) {
+    if (!blk || !params_ok(p) || !w || !w->st) {
+        DUET_LOGE("duet_wan_block_load: bad arguments (prefix %s)", w ? w->prefix : "NULL");
         return DUET_ERR_INVALID_ARG;
     }
     memset(blk, 0, sizeof *blk);
     blk->p = *p;
-    const loader ld = {st, prefix, arena, be};
     const int64_t dim = p->dim;
-    duet_status s = load_modulation(&ld, dim, &blk->modulation);
-    if (s == DUET_OK) s = load_attn(&ld, "self_attn", dim, linear_dtype, &blk->self_attn);
-    if (s == DUET_OK) s = load_vec(&ld, "norm3.weight", dim, &blk->norm3_w);
-    if (s == DUET_OK) s = load_vec(&ld, "norm3.bias", dim, &blk->norm3_b);
-    if (s == DUET_OK) s = load_attn(&ld, "cross_attn", dim, linear_dtype, &blk->cross_attn);
-    if (s == DUET_OK)
-        s = load_linear(&ld, "ffn.0", p->ffn_dim, dim, linear_dtype, &blk->ffn0_w, &blk->ffn0_b);
-    if (s == DUET_OK)
-        s = load_linear(&ld, "ffn.2", dim, p->ffn_dim, linear_dtype, &blk->ffn2_w, &blk->ffn2_b);
+    duet_status s = load_modulation(w, dim, &blk->modulation);
+    if (s == DUET_OK) s = load_attn(w, "self_attn", dim, &blk->self_attn);
+    if (s == DUET_OK) s = load_vec(w, "norm3.weight", dim, &blk->norm3_w);
+    if (s == DUET_OK) s = load_vec(w, "norm3.bias", dim, &blk->norm3_b);
+    if (s == DUET_OK) s = load_attn(w, "cross_attn", dim, &blk->cross_attn);
+    if (s == DUET_OK) s = load_linear(w, "ffn.0", p->ffn_dim, dim, &blk->ffn0_w, &blk->ffn0_b);
+    if (s == DUET_OK) s = load_linear(w, "ffn.2", dim, p->ffn_dim, &blk->ffn2_w, &blk->ffn2_b);
     if (s != DUET_OK) memset(blk, 0, sizeof *blk);
     return s;
 }

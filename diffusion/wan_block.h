@@ -29,6 +29,7 @@
 #include "core/safetensors.h"
 #include "core/status.h"
 #include "core/tensor.h"
+#include "core/weights.h"
 
 typedef struct {
     int64_t dim;      /* model width: 3072 (Wan2.2-TI2V-5B, Ovi), 1536 (Wan2.1-T2V-1.3B) */
@@ -71,16 +72,15 @@ typedef struct duet_wan_block {
     duet_tensor *ffn2_b;              /* blocks.N.ffn.2.bias [dim] */
 } duet_wan_block;
 
-/* Loads the tensors named `prefix` + Wan's names (prefix e.g. "blocks.3." or
- * "video_model.blocks.3.") from `st` onto `be`. Linear weights are stored as `linear_dtype`
- * (f32, f16 or bf16, converted from the file's dtype if they differ), all other tensors as f32.
- * Tensors and buffers belong to `arena`. Returns DUET_OK, DUET_ERR_INVALID_ARG (bad
- * arguments), DUET_ERR_NOT_FOUND (a tensor is missing), DUET_ERR_FORMAT (a shape does not fit
- * p), each logged with the tensor's name, or an allocation/upload error. On failure *blk is cleared (what was
- * already allocated stays in the arena). */
+/* Loads the tensors named w's prefix + Wan's names (prefix e.g. "blocks.3." or
+ * "video_model.blocks.3.") onto w's backend into w's arena, recording them as used. Linear
+ * weights keep the file's dtype unless w forces one; all other tensors are f32. Returns
+ * DUET_OK, DUET_ERR_INVALID_ARG (bad arguments), DUET_ERR_NOT_FOUND (a tensor is missing),
+ * DUET_ERR_FORMAT (a shape does not fit p), each logged with the tensor's name, or an
+ * allocation/upload error. On failure *blk is cleared (what was already allocated stays in
+ * the arena). */
 duet_status duet_wan_block_load(duet_wan_block *blk, const duet_wan_block_params *p,
-                                const duet_safetensors *st, const char *prefix,
-                                duet_dtype linear_dtype, duet_arena *arena, duet_backend *be);
+                                duet_weights *w);
 
 /* Activations of one block for a fixed token count, allocated once and reused by every block
  * and every step (blocks run one after another). The views are made here so that a forward

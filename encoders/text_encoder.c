@@ -15,6 +15,7 @@
 #include "core/arena.h"
 #include "core/log.h"
 #include "core/ops.h"
+#include "core/weights.h"
 
 /* Longest prompt a session may plan: far above T5's 512, and L * L * n_heads stays small. */
 #define MAX_TOKENS 4096
@@ -107,40 +108,7 @@ duet_text_encoder_load_params duet_text_encoder_default_load_params(void) {
     return p;
 }
 
-typedef struct {
-    const duet_safetensors *st;
-    const char *prefix;
-    duet_dtype weight_dtype; /* DUET_DTYPE_COUNT: as stored */
-    duet_arena *arena;
-    duet_backend *be;
-} loader;
-
-/* Loads prefix + name with the PyTorch shape (outermost first). Matrices keep the file's
- * float dtype unless the caller forces one; everything else becomes f32. */
-static duet_status load(const loader *ld, const char *name, bool matrix, int n_dims,
-                        const int64_t *shape, duet_tensor **out) {
-    char full[DUET_NAME_MAX];
-    int len = snprintf(full, sizeof full, "%s%s", ld->prefix, name);
-    if (len < 0 || (size_t)len >= sizeof full) {
-        DUET_LOGE("text encoder: tensor name %s%s is too long", ld->prefix, name);
-        return DUET_ERR_INVALID_ARG;
-    }
-    const duet_safetensors_tensor *t = duet_safetensors_find(ld->st, full);
-    if (t && t->dtype == DUET_I32) {
-        DUET_LOGE("%s: tensor %s: dtype I32, expected a float type",
-                  duet_safetensors_name(ld->st), full);
-        return DUET_ERR_FORMAT;
-    }
-    duet_dtype want = DUET_F32;
-    if (matrix) want = ld->weight_dtype != DUET_DTYPE_COUNT ? ld->weight_dtype
-                       : t                                 ? t->dtype
-                                                           : DUET_F32;
-    int64_t ne[DUET_MAX_DIMS];
-    for (int i = 0; i < n_dims; i++) ne[i] = shape[n_dims - 1 - i];
-    return duet_safetensors_load_shaped(ld->st, full, ld->arena, ld->be, want, n_dims, ne, out);
-}
-
-static duet_status load_block(const loader *ld, const duet_text_encoder_config *c, int64_t i,
+static duet_status load_block(duet_weights *ld, const duet_text_encoder_config *c, int64_t i,
                               te_block *b) {
     const int64_t vec[1] = {c->dim}, in_proj[2] = {c->dim_attn, c->dim};
     const int64_t out_proj[2] = {c->dim, c->dim_attn}, ffn_in[2] = {c->dim_ffn, c->dim};
@@ -157,41 +125,11 @@ static duet_status load_block(const loader *ld, const duet_text_encoder_config *
         {&b->gate_w, true, 2, ffn_in},   {&b->fc1_w, true, 2, ffn_in},
         {&b->fc2_w, true, 2, ffn_out},   {&b->pos_w, false, 2, pos}};
     duet_status s = DUET_OK;
-    for (size_t j = 0; j < N_BLOCK_TENSORS && s == DUET_OK; j++) {
-        char name[96];
-        snprintf(name, sizeof name, "blocks.%lld.%s", (long long)i, block_names[j]);
-        s = load(ld, name, spec[j].matrix, spec[j].n_dims, spec[j].shape, spec[j].t);
-    }
+    for (size_t j = 0; j < N_BLOCK_TENSORS && s == DUET_OK; j++)
+        s = duet_weights_load(ld, spec[j].matrix ? DUET_WEIGHT_MATRIX : DUET_WEIGHT_F32,
+                              spec[j].n_dims, spec[j].shape, spec[j].t, "blocks.%lld.%s",
+                              (long long)i, block_names[j]);
     return s;
-}
-
-/* Whether `rest` (a name with the prefix removed) is a tensor the encoder reads. */
-static bool encoder_uses(const duet_text_encoder_config *c, const char *rest) {
-    if (!strcmp(rest, "token_embedding.weight") || !strcmp(rest, "norm.weight")) return true;
-    if (strncmp(rest, "blocks.", 7)) return false;
-    char *end = NULL;
-    long long i = strtoll(rest + 7, &end, 10);
-    char expect[32];
-    snprintf(expect, sizeof expect, "blocks.%lld.", i);
-    if (i < 0 || i >= c->n_layers || strncmp(rest, expect, strlen(expect))) return false;
-    for (size_t j = 0; j < N_BLOCK_TENSORS; j++)
-        if (!strcmp(rest + strlen(expect), block_names[j])) return true;
-    return false;
-}
-
-static duet_status check_unused(const duet_text_encoder_config *c, const duet_safetensors *st,
-                                const char *prefix) {
-    size_t n_bad = 0, np = strlen(prefix);
-    for (size_t i = 0; i < duet_safetensors_count(st); i++) {
-        const char *name = duet_safetensors_get(st, i)->name;
-        if (strncmp(name, prefix, np) || encoder_uses(c, name + np)) continue;
-        if (n_bad++ < 8)
-            DUET_LOGE("%s: tensor %s: not used by the text encoder (config: n_layers %lld, "
-                      "a position table per layer)",
-                      duet_safetensors_name(st), name, (long long)c->n_layers);
-    }
-    if (n_bad > 8) DUET_LOGE("%s: ... %zu unused tensors in all", duet_safetensors_name(st), n_bad);
-    return n_bad ? DUET_ERR_FORMAT : DUET_OK;
 }
 
 static bool config_ok(const duet_text_encoder_config *c) {
@@ -215,21 +153,19 @@ static bool config_ok(const duet_text_encoder_config *c) {
 
 /* The token table copied to host memory as `want` (converted row by row through an aligned
  * scratch row: the file's mapping may be unaligned). Checks as the device loader does. */
-static duet_status load_host_embedding(const loader *ld, duet_text_encoder *m, duet_dtype want) {
+static duet_status load_host_embedding(duet_weights *ld, duet_text_encoder *m, duet_dtype want) {
     const duet_text_encoder_config *c = &m->cfg;
     const char *file = duet_safetensors_name(ld->st);
-    char full[DUET_NAME_MAX];
-    snprintf(full, sizeof full, "%stoken_embedding.weight", ld->prefix);
-    const duet_safetensors_tensor *t = duet_safetensors_find(ld->st, full);
+    const duet_safetensors_tensor *t = duet_weights_find(ld, "token_embedding.weight");
     if (!t) {
-        DUET_LOGE("%s: tensor %s not found", file, full);
+        DUET_LOGE("%s: tensor %stoken_embedding.weight not found", file, ld->prefix);
         return DUET_ERR_NOT_FOUND;
     }
     bool shape_ok = t->ne[0] == c->dim && t->ne[1] == c->vocab_size;
     for (int i = 2; i < DUET_MAX_DIMS; i++) shape_ok = shape_ok && t->ne[i] == 1;
     if (!shape_ok || t->dtype == DUET_I32) {
         DUET_LOGE("%s: tensor %s: %s [%lld, %lld, ...] (innermost first), expected a float "
-                  "tensor [%lld, %lld]", file, full, duet_dtype_name(t->dtype),
+                  "tensor [%lld, %lld]", file, t->name, duet_dtype_name(t->dtype),
                   (long long)t->ne[0], (long long)t->ne[1], (long long)c->dim,
                   (long long)c->vocab_size);
         return DUET_ERR_FORMAT;
@@ -247,41 +183,39 @@ static duet_status load_host_embedding(const loader *ld, duet_text_encoder *m, d
     }
     duet_free(tmp);
     m->embed_dtype = want;
+    if (s == DUET_OK) duet_weights_mark_used(ld, t);
     return s;
 }
 
 /* Where the token table goes: the caller's choice, or by size (AUTO). */
-static bool embedding_on_host(const loader *ld, const duet_text_encoder_config *c,
+static bool embedding_on_host(duet_weights *ld, const duet_text_encoder_config *c,
                               duet_text_embedding_place place) {
     if (place != DUET_TEXT_EMBEDDING_AUTO) return place == DUET_TEXT_EMBEDDING_HOST;
-    char full[DUET_NAME_MAX];
-    snprintf(full, sizeof full, "%stoken_embedding.weight", ld->prefix);
-    const duet_safetensors_tensor *t = duet_safetensors_find(ld->st, full);
-    duet_dtype dt = ld->weight_dtype != DUET_DTYPE_COUNT ? ld->weight_dtype
+    const duet_safetensors_tensor *t = duet_weights_find(ld, "token_embedding.weight");
+    duet_dtype dt = ld->matrix_dtype != DUET_DTYPE_COUNT ? ld->matrix_dtype
                     : t                                 ? t->dtype
                                                         : DUET_F32;
     return (size_t)(c->vocab_size * c->dim) * duet_dtype_size(dt) > HOST_EMBEDDING_BYTES;
 }
 
-static duet_status load_all(const loader *ld, duet_text_encoder *m, bool host_embedding) {
+static duet_status load_all(duet_weights *ld, duet_text_encoder *m, bool host_embedding) {
     const duet_text_encoder_config *c = &m->cfg;
     const int64_t embed[2] = {c->vocab_size, c->dim}, vec[1] = {c->dim};
     duet_status s;
     if (host_embedding) {
-        duet_dtype want = ld->weight_dtype;
+        duet_dtype want = ld->matrix_dtype;
         if (want == DUET_DTYPE_COUNT) {
-            char full[DUET_NAME_MAX];
-            snprintf(full, sizeof full, "%stoken_embedding.weight", ld->prefix);
-            const duet_safetensors_tensor *t = duet_safetensors_find(ld->st, full);
+            const duet_safetensors_tensor *t = duet_weights_find(ld, "token_embedding.weight");
             want = t && t->dtype != DUET_I32 ? t->dtype : DUET_F32;
         }
         s = load_host_embedding(ld, m, want);
     } else {
-        s = load(ld, "token_embedding.weight", true, 2, embed, &m->embed_w);
+        s = duet_weights_load(ld, DUET_WEIGHT_MATRIX, 2, embed, &m->embed_w,
+                              "token_embedding.weight");
     }
     for (int64_t i = 0; i < c->n_layers && s == DUET_OK; i++)
         s = load_block(ld, c, i, &m->blocks[i]);
-    if (s == DUET_OK) s = load(ld, "norm.weight", false, 1, vec, &m->norm_w);
+    if (s == DUET_OK) s = duet_weights_load(ld, DUET_WEIGHT_F32, 1, vec, &m->norm_w, "norm.weight");
     return s;
 }
 
@@ -299,8 +233,6 @@ duet_status duet_text_encoder_load(const duet_text_encoder_config *cfg,
         return DUET_ERR_INVALID_ARG;
     }
     if (!config_ok(cfg)) return DUET_ERR_INVALID_ARG;
-    duet_status s = check_unused(cfg, st, prefix);
-    if (s != DUET_OK) return s;
     duet_text_encoder *m = duet_calloc(1, sizeof *m);
     if (!m || !(m->arena = duet_arena_new(0)) ||
         !(m->blocks = duet_arena_alloc(m->arena, (size_t)cfg->n_layers * sizeof *m->blocks))) {
@@ -310,8 +242,17 @@ duet_status duet_text_encoder_load(const duet_text_encoder_config *cfg,
     }
     m->cfg = *cfg;
     m->be = be;
-    const loader ld = {st, prefix, lp.weight_dtype, m->arena, be};
-    s = load_all(&ld, m, embedding_on_host(&ld, cfg, lp.embedding));
+    duet_weights ld;
+    duet_status s = duet_weights_open(&ld, "text encoder", st, prefix, m->arena, be,
+                                      lp.weight_dtype);
+    if (s == DUET_OK) s = load_all(&ld, m, embedding_on_host(&ld, cfg, lp.embedding));
+    if (s == DUET_OK) {
+        char detail[64];
+        snprintf(detail, sizeof detail, "config: n_layers %lld, a position table per layer",
+                 (long long)cfg->n_layers);
+        s = duet_weights_check_unused(&ld, NULL, 0, detail);
+    }
+    duet_weights_close(&ld);
     if (s != DUET_OK) {
         DUET_LOGE("%s: the text encoder's weights (prefix \"%s\") do not load (%s)",
                   duet_safetensors_name(st), prefix, duet_status_str(s));

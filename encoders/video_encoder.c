@@ -65,31 +65,33 @@ duet_video_encoder_load_params duet_video_encoder_default_load_params(void) {
 
 /* Levels, blocks, widths and resampling from the names present; AvgDown3D's channel groups
  * must be its 2 x 2 (x time) blocks: cout = cin ft when down, cout = cin otherwise. */
-static duet_status read_layout(const vae_loader *ld, duet_video_encoder *e) {
-    const duet_safetensors_tensor *mean = duet_vae_find(ld, "latent_mean"), *c1;
-    if (!mean) return duet_vae_missing(ld, "latent_mean");
-    if (!(c1 = duet_vae_find(ld, "encoder.conv1.weight")))
-        return duet_vae_missing(ld, "encoder.conv1.weight");
+static duet_status read_layout(const duet_weights *ld, duet_video_encoder *e) {
+    const duet_safetensors_tensor *mean = duet_weights_find(ld, "latent_mean"), *c1;
+    if (!mean) return duet_weights_missing(ld, "latent_mean");
+    if (!(c1 = duet_weights_find(ld, "encoder.conv1.weight")))
+        return duet_weights_missing(ld, "encoder.conv1.weight");
     duet_video_encoder_info *in = &e->info;
-    in->z_dim = duet_vae_pt_dim(mean, 0);
-    in->base_dim = duet_vae_pt_dim(c1, 0);
-    in->patch = (int64_t)lround(sqrt((double)duet_vae_pt_dim(c1, 1) / 3.0));
+    in->z_dim = duet_weights_pt_dim(mean, 0);
+    in->base_dim = duet_weights_pt_dim(c1, 0);
+    in->patch = (int64_t)lround(sqrt((double)duet_weights_pt_dim(c1, 1) / 3.0));
     in->spatial_factor = in->patch;
+    const char *blk = "encoder.downsamples.%d.downsamples.%d.%s";
     while (in->n_levels < MAX_LEVELS &&
-           duet_vae_find(ld, "encoder.downsamples.%d.downsamples.0.residual.0.gamma", in->n_levels))
+           duet_weights_find(ld, blk, in->n_levels, 0, "residual.0.gamma"))
         in->n_levels++;
     if (!in->n_levels)
-        return duet_vae_missing(ld, "encoder.downsamples.0.downsamples.0.residual.0.gamma");
+        return duet_weights_missing(ld, "encoder.downsamples.0.downsamples.0.residual.0.gamma");
     int64_t cin = in->base_dim;
     for (int i = 0; i < in->n_levels; i++) {
         enc_level *l = &e->level[i];
-        const char *blk = "encoder.downsamples.%d.downsamples.%d.%s";
-        while (l->n_res < VAE_MAX_RES && duet_vae_find(ld, blk, i, l->n_res, "residual.0.gamma"))
+        while (l->n_res < VAE_MAX_RES &&
+               duet_weights_find(ld, blk, i, l->n_res, "residual.0.gamma"))
             l->n_res++;
         l->cin = cin;
-        l->cout = cin = duet_vae_pt_dim(duet_vae_find(ld, blk, i, 0, "residual.2.weight"), 0);
-        l->down = duet_vae_find(ld, blk, i, l->n_res, "resample.1.weight");
-        l->t_down = duet_vae_find(ld, blk, i, l->n_res, "time_conv.weight");
+        const duet_safetensors_tensor *c2 = duet_weights_find(ld, blk, i, 0, "residual.2.weight");
+        l->cout = cin = duet_weights_pt_dim(c2, 0);
+        l->down = duet_weights_find(ld, blk, i, l->n_res, "resample.1.weight");
+        l->t_down = duet_weights_find(ld, blk, i, l->n_res, "time_conv.weight");
         in->spatial_factor *= l->down ? 2 : 1;
         if (l->cout != l->cin * (l->t_down ? 2 : 1) || (l->t_down && !l->down)) {
             DUET_LOGE("%s: %sencoder.downsamples.%d: an AvgDown3D from %lld to %lld channels "
@@ -99,15 +101,15 @@ static duet_status read_layout(const vae_loader *ld, duet_video_encoder *e) {
             return l->cout ? DUET_ERR_UNSUPPORTED : DUET_ERR_FORMAT;
         }
     }
-    if (in->z_dim < 1 || 3 * in->patch * in->patch != duet_vae_pt_dim(c1, 1)) {
+    if (in->z_dim < 1 || 3 * in->patch * in->patch != duet_weights_pt_dim(c1, 1)) {
         DUET_LOGE("%s: %sencoder.conv1.weight: %lld input channels are not 3 p p",
-                  duet_safetensors_name(ld->st), ld->prefix, (long long)duet_vae_pt_dim(c1, 1));
+                  duet_safetensors_name(ld->st), ld->prefix, (long long)duet_weights_pt_dim(c1, 1));
         return DUET_ERR_FORMAT;
     }
     return DUET_OK;
 }
 
-static duet_status load_levels(vae_loader *ld, duet_video_encoder *e) {
+static duet_status load_levels(duet_weights *ld, duet_video_encoder *e) {
     duet_status s = DUET_OK;
     char base[NAME_LEN];
     for (int i = 0; i < e->info.n_levels && s == DUET_OK; i++) {
@@ -122,7 +124,7 @@ static duet_status load_levels(vae_loader *ld, duet_video_encoder *e) {
             s = duet_vae_load_conv(ld, base, l->cout, l->cout, 0, 3, &l->resample);
         if (s == DUET_OK && l->down) { /* run by conv2d: back to its 4-D [k, k, Cin, Cout] */
             const int64_t ne[4] = {3, 3, l->cout, l->cout};
-            s = duet_vae_reshape(ld, &l->resample.w, 4, ne);
+            s = duet_weights_reshape(ld, &l->resample.w, 4, ne);
         }
         snprintf(base, sizeof base, "encoder.downsamples.%d.downsamples.%d.time_conv", i,
                  l->n_res);
@@ -133,11 +135,11 @@ static duet_status load_levels(vae_loader *ld, duet_video_encoder *e) {
 }
 
 /* 1 / std and -mean / std, computed in double on the host, as [1, 1, 1, z]. */
-static duet_status load_stats(vae_loader *ld, duet_video_encoder *e) {
+static duet_status load_stats(duet_weights *ld, duet_video_encoder *e) {
     const int64_t z = e->info.z_dim, zs[1] = {z};
     duet_tensor *mean = NULL, *std = NULL;
-    duet_status s = duet_vae_load_tensor(ld, "latent_mean", false, 1, zs, &mean);
-    if (s == DUET_OK) s = duet_vae_load_tensor(ld, "latent_std", false, 1, zs, &std);
+    duet_status s = duet_weights_load(ld, DUET_WEIGHT_F32, 1, zs, &mean, "latent_mean");
+    if (s == DUET_OK) s = duet_weights_load(ld, DUET_WEIGHT_F32, 1, zs, &std, "latent_std");
     float *h = s == DUET_OK ? duet_malloc((size_t)(4 * z) * sizeof *h) : NULL;
     if (s == DUET_OK && !h) s = DUET_ERR_OUT_OF_MEMORY;
     if (s == DUET_OK) s = duet_tensor_get_f32(mean, h);
@@ -157,7 +159,7 @@ static duet_status load_stats(vae_loader *ld, duet_video_encoder *e) {
     return s;
 }
 
-static duet_status load_all(vae_loader *ld, duet_video_encoder *e) {
+static duet_status load_all(duet_weights *ld, duet_video_encoder *e) {
     const duet_video_encoder_info *in = &e->info;
     const int64_t z = in->z_dim, p = in->patch;
     const int64_t cl = e->level[in->n_levels - 1].cout;
@@ -184,9 +186,9 @@ static duet_status load_all(vae_loader *ld, duet_video_encoder *e) {
 }
 
 /* Every tensor under the encoder's names must have been loaded. */
-static duet_status check_unused(const vae_loader *ld) {
+static duet_status check_unused(const duet_weights *ld) {
     static const char *const owned[] = {"encoder.", "conv1.", "latent_mean", "latent_std"};
-    return duet_vae_check_unused(ld, owned, sizeof owned / sizeof owned[0]);
+    return duet_weights_check_unused(ld, owned, sizeof owned / sizeof owned[0], NULL);
 }
 
 duet_status duet_video_encoder_load(const duet_safetensors *st, const char *prefix,
@@ -198,25 +200,25 @@ duet_status duet_video_encoder_load(const duet_safetensors *st, const char *pref
         return DUET_ERR_INVALID_ARG;
     }
     *out = NULL;
-    vae_loader ld;
-    duet_status s = duet_vae_loader_open(&ld, "duet_video_encoder_load", "VAE encoder", st,
-                                         prefix, be, lp.weight_dtype);
-    if (s != DUET_OK) return s;
     duet_video_encoder *e = duet_calloc(1, sizeof *e);
-    if (!e) {
-        duet_arena_free(&ld.arena);
-        duet_vae_loader_close(&ld);
+    if (!e || !(e->arena = duet_arena_new(0))) {
+        duet_free(e);
         return DUET_ERR_OUT_OF_MEMORY;
     }
     e->be = be;
-    e->arena = ld.arena;
-    s = read_layout(&ld, e);
-    if (s == DUET_OK) s = load_all(&ld, e);
-    if (s == DUET_OK) s = check_unused(&ld);
-    duet_vae_loader_close(&ld);
+    duet_weights ld;
+    duet_status s = duet_weights_open(&ld, "VAE encoder", st, prefix, e->arena, be,
+                                      lp.weight_dtype);
+    if (s == DUET_OK) {
+        s = read_layout(&ld, e);
+        if (s == DUET_OK) s = load_all(&ld, e);
+        if (s == DUET_OK) s = check_unused(&ld);
+        duet_weights_close(&ld);
+        if (s != DUET_OK)
+            DUET_LOGE("%s: the VAE encoder's weights under \"%s\" do not load (%s)",
+                      duet_safetensors_name(st), prefix, duet_status_str(s));
+    }
     if (s != DUET_OK) {
-        DUET_LOGE("%s: the VAE encoder's weights under \"%s\" do not load (%s)",
-                  duet_safetensors_name(st), prefix, duet_status_str(s));
         duet_video_encoder_free(&e);
         return s;
     }

@@ -13,98 +13,18 @@
 #include "core/log.h"
 #include "core/ops.h"
 
-#define NAME_MAX_LEN DUET_NAME_MAX
-
 /* ================================================================ loading */
 
-duet_status duet_vae_loader_open(vae_loader *ld, const char *fn, const char *what,
-                                 const duet_safetensors *st, const char *prefix,
-                                 duet_backend *be, duet_dtype weight_dtype) {
-    memset(ld, 0, sizeof *ld);
-    if (!st || !prefix || !be || strlen(prefix) > 32 ||
-        (weight_dtype != DUET_DTYPE_COUNT && weight_dtype != DUET_F32 &&
-         weight_dtype != DUET_F16 && weight_dtype != DUET_BF16)) {
-        DUET_LOGE("%s: bad arguments", fn);
-        return DUET_ERR_INVALID_ARG;
-    }
-    *ld = (vae_loader){.st = st, .prefix = prefix, .what = what, .weight_dtype = weight_dtype,
-                       .be = be, .cap = duet_safetensors_count(st)};
-    ld->used = duet_malloc((ld->cap ? ld->cap : 1) * sizeof *ld->used);
-    if (!ld->used || !(ld->arena = duet_arena_new(0))) {
-        duet_free(ld->used);
-        ld->used = NULL;
-        return DUET_ERR_OUT_OF_MEMORY;
-    }
-    return DUET_OK;
-}
-
-void duet_vae_loader_close(vae_loader *ld) {
-    duet_free(ld->used);
-    ld->used = NULL;
-    ld->n_used = ld->cap = 0;
-}
-
-const duet_safetensors_tensor *duet_vae_find(const vae_loader *ld, const char *fmt, ...) {
-    char full[NAME_MAX_LEN];
-    int n = snprintf(full, sizeof full, "%s", ld->prefix);
-    if (n < 0 || n >= NAME_MAX_LEN) return NULL;
-    va_list ap;
-    va_start(ap, fmt);
-    int m = vsnprintf(full + n, sizeof full - (size_t)n, fmt, ap);
-    va_end(ap);
-    return m >= 0 && m < NAME_MAX_LEN - n ? duet_safetensors_find(ld->st, full) : NULL;
-}
-
-int64_t duet_vae_pt_dim(const duet_safetensors_tensor *t, int i) {
-    return t && i < t->n_dims ? t->ne[t->n_dims - 1 - i] : 0;
-}
-
-duet_status duet_vae_missing(const vae_loader *ld, const char *name) {
-    DUET_LOGE("%s: tensor %s%s not found (needed to read the %s's layout)",
-              duet_safetensors_name(ld->st), ld->prefix, name, ld->what);
-    return DUET_ERR_NOT_FOUND;
-}
-
-duet_status duet_vae_load_tensor(vae_loader *ld, const char *name, bool matrix, int n_dims,
-                                 const int64_t *shape, duet_tensor **out) {
-    char full[NAME_MAX_LEN];
-    int len = snprintf(full, sizeof full, "%s%s", ld->prefix, name);
-    if (len < 0 || (size_t)len >= sizeof full) {
-        DUET_LOGE("vae: tensor name %s%s is too long", ld->prefix, name);
-        return DUET_ERR_INVALID_ARG;
-    }
-    const duet_safetensors_tensor *t = duet_safetensors_find(ld->st, full);
-    duet_dtype dt = DUET_F32;
-    if (matrix && t && t->dtype != DUET_I32)
-        dt = ld->weight_dtype != DUET_DTYPE_COUNT ? ld->weight_dtype : t->dtype;
-    int64_t ne[DUET_MAX_DIMS];
-    for (int i = 0; i < n_dims; i++) ne[i] = shape[n_dims - 1 - i];
-    duet_status s = duet_safetensors_load_shaped(ld->st, full, ld->arena, ld->be, dt, n_dims, ne,
-                                                 out);
-    if (s == DUET_OK && ld->n_used < ld->cap) ld->used[ld->n_used++] = t->name;
-    return s;
-}
-
-duet_status duet_vae_reshape(vae_loader *ld, duet_tensor **t, int n_dims, const int64_t *ne) {
-    duet_tensor *v = duet_reshape(ld->arena, *t, n_dims, ne);
-    if (!v) return DUET_ERR_OUT_OF_MEMORY;
-    *t = v;
-    return DUET_OK;
-}
-
-duet_status duet_vae_load_conv(vae_loader *ld, const char *name, int64_t cout, int64_t cin,
+duet_status duet_vae_load_conv(duet_weights *ld, const char *name, int64_t cout, int64_t cin,
                                int64_t kt, int64_t k, vae_conv *c) {
-    char wn[NAME_MAX_LEN], bn[NAME_MAX_LEN];
-    snprintf(wn, sizeof wn, "%s.weight", name);
-    snprintf(bn, sizeof bn, "%s.bias", name);
     const int64_t w5[5] = {cout, cin, kt, k, k}, w4[4] = {cout, cin, k, k}, bs[1] = {cout};
-    duet_status s = kt ? duet_vae_load_tensor(ld, wn, true, 5, w5, &c->w)
-                       : duet_vae_load_tensor(ld, wn, true, 4, w4, &c->w);
+    duet_status s = kt ? duet_weights_load(ld, DUET_WEIGHT_MATRIX, 5, w5, &c->w, "%s.weight", name)
+                       : duet_weights_load(ld, DUET_WEIGHT_MATRIX, 4, w4, &c->w, "%s.weight", name);
     if (s == DUET_OK && !kt) {
         const int64_t ne[5] = {k, k, 1, cin, cout};
-        s = duet_vae_reshape(ld, &c->w, 5, ne);
+        s = duet_weights_reshape(ld, &c->w, 5, ne);
     }
-    if (s == DUET_OK) s = duet_vae_load_tensor(ld, bn, false, 1, bs, &c->b);
+    if (s == DUET_OK) s = duet_weights_load(ld, DUET_WEIGHT_F32, 1, bs, &c->b, "%s.bias", name);
     c->k[0] = c->k[1] = k;
     c->k[2] = kt ? kt : 1;
     c->cin = cin;
@@ -112,16 +32,16 @@ duet_status duet_vae_load_conv(vae_loader *ld, const char *name, int64_t cout, i
     return s;
 }
 
-duet_status duet_vae_load_gamma(vae_loader *ld, const char *name, int64_t c, int n_dims,
+duet_status duet_vae_load_gamma(duet_weights *ld, const char *name, int64_t c, int n_dims,
                                 duet_tensor **out) {
     const int64_t shape[4] = {c, 1, 1, 1}, ne[1] = {c};
-    duet_status s = duet_vae_load_tensor(ld, name, false, n_dims, shape, out);
-    return s == DUET_OK ? duet_vae_reshape(ld, out, 1, ne) : s;
+    duet_status s = duet_weights_load(ld, DUET_WEIGHT_F32, n_dims, shape, out, "%s", name);
+    return s == DUET_OK ? duet_weights_reshape(ld, out, 1, ne) : s;
 }
 
-duet_status duet_vae_load_res(vae_loader *ld, const char *base, int64_t cin, int64_t cout,
+duet_status duet_vae_load_res(duet_weights *ld, const char *base, int64_t cin, int64_t cout,
                               vae_res *r) {
-    char n[NAME_MAX_LEN];
+    char n[DUET_NAME_MAX];
     r->cin = cin;
     r->cout = cout;
     snprintf(n, sizeof n, "%s.residual.0.gamma", base);
@@ -137,43 +57,24 @@ duet_status duet_vae_load_res(vae_loader *ld, const char *base, int64_t cin, int
     return s;
 }
 
-duet_status duet_vae_load_attn(vae_loader *ld, const char *base, int64_t c, vae_attn *a) {
-    char n[NAME_MAX_LEN];
+duet_status duet_vae_load_attn(duet_weights *ld, const char *base, int64_t c, vae_attn *a) {
+    char n[DUET_NAME_MAX];
     const int64_t qkv[4] = {3 * c, c, 1, 1}, proj[4] = {c, c, 1, 1}, qb[1] = {3 * c},
                   pb[1] = {c}, qkv2[2] = {c, 3 * c}, proj2[2] = {c, c};
     a->c = c;
     snprintf(n, sizeof n, "%s.norm.gamma", base);
     duet_status s = duet_vae_load_gamma(ld, n, c, 3, &a->gamma);
-    snprintf(n, sizeof n, "%s.to_qkv.weight", base);
-    if (s == DUET_OK) s = duet_vae_load_tensor(ld, n, true, 4, qkv, &a->qkv_w);
-    if (s == DUET_OK) s = duet_vae_reshape(ld, &a->qkv_w, 2, qkv2);
-    snprintf(n, sizeof n, "%s.to_qkv.bias", base);
-    if (s == DUET_OK) s = duet_vae_load_tensor(ld, n, false, 1, qb, &a->qkv_b);
-    snprintf(n, sizeof n, "%s.proj.weight", base);
-    if (s == DUET_OK) s = duet_vae_load_tensor(ld, n, true, 4, proj, &a->proj_w);
-    if (s == DUET_OK) s = duet_vae_reshape(ld, &a->proj_w, 2, proj2);
-    snprintf(n, sizeof n, "%s.proj.bias", base);
-    if (s == DUET_OK) s = duet_vae_load_tensor(ld, n, false, 1, pb, &a->proj_b);
+    if (s == DUET_OK)
+        s = duet_weights_load(ld, DUET_WEIGHT_MATRIX, 4, qkv, &a->qkv_w, "%s.to_qkv.weight", base);
+    if (s == DUET_OK) s = duet_weights_reshape(ld, &a->qkv_w, 2, qkv2);
+    if (s == DUET_OK)
+        s = duet_weights_load(ld, DUET_WEIGHT_F32, 1, qb, &a->qkv_b, "%s.to_qkv.bias", base);
+    if (s == DUET_OK)
+        s = duet_weights_load(ld, DUET_WEIGHT_MATRIX, 4, proj, &a->proj_w, "%s.proj.weight", base);
+    if (s == DUET_OK) s = duet_weights_reshape(ld, &a->proj_w, 2, proj2);
+    if (s == DUET_OK)
+        s = duet_weights_load(ld, DUET_WEIGHT_F32, 1, pb, &a->proj_b, "%s.proj.bias", base);
     return s;
-}
-
-duet_status duet_vae_check_unused(const vae_loader *ld, const char *const *owned,
-                                  size_t n_owned) {
-    size_t np = strlen(ld->prefix), n_bad = 0;
-    for (size_t i = 0; i < duet_safetensors_count(ld->st); i++) {
-        const char *name = duet_safetensors_get(ld->st, i)->name;
-        if (strncmp(name, ld->prefix, np)) continue;
-        bool mine = false, used = false;
-        for (size_t k = 0; k < n_owned; k++)
-            mine |= !strncmp(name + np, owned[k], strlen(owned[k]));
-        for (size_t k = 0; mine && !used && k < ld->n_used; k++) used = ld->used[k] == name;
-        if (mine && !used && n_bad++ < 8)
-            DUET_LOGE("%s: tensor %s: not used by the %s", duet_safetensors_name(ld->st), name,
-                      ld->what);
-    }
-    if (n_bad > 8) DUET_LOGE("%s: ... %zu unused tensors in all", duet_safetensors_name(ld->st),
-                             n_bad);
-    return n_bad ? DUET_ERR_FORMAT : DUET_OK;
 }
 
 /* ================================================================ forward */

@@ -2,8 +2,7 @@
  * (encoders/video_encoder.c) share, and their strict weight loader: CausalConv3d with its
  * feature cache, RMS_norm + SiLU, ResidualBlock and AttentionBlock of Wan-Video/Wan2.2
  * wan/modules/vae2_2.py (restated by tools/duet_tiny/video_vae.py), planned activation slots,
- * and loading tensors by Wan's names under a prefix with the shapes the architecture needs,
- * recording which were used so that nothing under the model's names is left over.
+ * and loading them by Wan's names with the shapes the architecture needs (core/weights.h).
  * Not a public header: only the two VAE halves include it. Activations are conv3d's
  * [W, H, T, C] (core/ops.h); channel-wise work uses a channel-innermost copy [C, W, H, T]. */
 #ifndef DUET_VAE_LAYERS_H
@@ -18,6 +17,7 @@
 #include "core/safetensors.h"
 #include "core/status.h"
 #include "core/tensor.h"
+#include "core/weights.h"
 
 #define VAE_MAX_RES 8
 /* Activation buffers: a level holds its input (for the shortcut) while a residual block or
@@ -71,57 +71,18 @@ typedef struct {
 
 /* ---------------------------------------------------------------- loading */
 
-typedef struct {
-    const duet_safetensors *st;
-    const char *prefix;
-    const char *what;        /* "VAE decoder" / "VAE encoder", for messages */
-    duet_dtype weight_dtype; /* DUET_DTYPE_COUNT: as stored */
-    duet_arena *arena;       /* receives every tensor; the model takes it over */
-    duet_backend *be;
-    const char **used;       /* names loaded (pointers into st) */
-    size_t n_used, cap;
-} vae_loader;
-
-/* Checks the load arguments (logged as `fn`: bad arguments) and makes the arena and the list
- * of used names. Returns DUET_OK, DUET_ERR_INVALID_ARG or DUET_ERR_OUT_OF_MEMORY; on error
- * nothing is left to free. */
-duet_status duet_vae_loader_open(vae_loader *ld, const char *fn, const char *what,
-                                 const duet_safetensors *st, const char *prefix,
-                                 duet_backend *be, duet_dtype weight_dtype);
-/* Frees the list of used names (the arena belongs to whoever took it). */
-void duet_vae_loader_close(vae_loader *ld);
-
-/* The file tensor prefix + printf(fmt, ...); NULL when absent. */
-#if defined(__GNUC__)
-__attribute__((format(printf, 2, 3)))
-#endif
-const duet_safetensors_tensor *duet_vae_find(const vae_loader *ld, const char *fmt, ...);
-/* Dim i of a file tensor in PyTorch order (outermost first); 0 if it has fewer or t is NULL. */
-int64_t duet_vae_pt_dim(const duet_safetensors_tensor *t, int i);
-/* Logs that prefix + name, needed to read the layout, is missing; DUET_ERR_NOT_FOUND. */
-duet_status duet_vae_missing(const vae_loader *ld, const char *name);
-
-/* Loads prefix + name with PyTorch shape `shape` (n_dims, outermost first). Matrices (conv
- * kernels, 1x1 projections) keep the file's dtype unless the loader forces one; the rest is
- * f32. */
-duet_status duet_vae_load_tensor(vae_loader *ld, const char *name, bool matrix, int n_dims,
-                                 const int64_t *shape, duet_tensor **out);
-/* *t becomes a view of itself with shape ne (same element count). */
-duet_status duet_vae_reshape(vae_loader *ld, duet_tensor **t, int n_dims, const int64_t *ne);
+/* Loading goes through core/weights.h (prefix + Wan's names, shapes in PyTorch order, the
+ * record of used tensors); these read the shared layers' tensors under `name` / `base`. */
 /* <name>.weight [cout, cin, kt, k, k] (kt == 0: a Conv2d's [cout, cin, k, k], viewed as
  * kt = 1) and <name>.bias [cout]. */
-duet_status duet_vae_load_conv(vae_loader *ld, const char *name, int64_t cout, int64_t cin,
+duet_status duet_vae_load_conv(duet_weights *ld, const char *name, int64_t cout, int64_t cin,
                                int64_t kt, int64_t k, vae_conv *c);
 /* RMS_norm gamma [c, 1, 1, 1] (n_dims 4) or [c, 1, 1] (3, images=True), kept as [c]. */
-duet_status duet_vae_load_gamma(vae_loader *ld, const char *name, int64_t c, int n_dims,
+duet_status duet_vae_load_gamma(duet_weights *ld, const char *name, int64_t c, int n_dims,
                                 duet_tensor **out);
-duet_status duet_vae_load_res(vae_loader *ld, const char *base, int64_t cin, int64_t cout,
+duet_status duet_vae_load_res(duet_weights *ld, const char *base, int64_t cin, int64_t cout,
                               vae_res *r);
-duet_status duet_vae_load_attn(vae_loader *ld, const char *base, int64_t c, vae_attn *a);
-/* Every tensor under prefix + owned[i] (name beginnings) must have been loaded; the unused
- * ones are logged (the first 8). Returns DUET_OK or DUET_ERR_FORMAT. */
-duet_status duet_vae_check_unused(const vae_loader *ld, const char *const *owned,
-                                  size_t n_owned);
+duet_status duet_vae_load_attn(duet_weights *ld, const char *base, int64_t c, vae_attn *a);
 
 /* ---------------------------------------------------------------- forward */
 

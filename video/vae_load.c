@@ -10,7 +10,6 @@
 #include "core/log.h"
 #include "vae_internal.h"
 
-#define NAME_MAX_LEN DUET_NAME_MAX
 
 duet_vae_load_params duet_vae_default_load_params(void) {
     duet_vae_load_params p = {.weight_dtype = DUET_DTYPE_COUNT};
@@ -18,18 +17,18 @@ duet_vae_load_params duet_vae_default_load_params(void) {
 }
 
 /* Levels, residual blocks, widths and resampling from the names present. */
-static duet_status read_layout(const vae_loader *ld, duet_vae *m) {
-    const duet_safetensors_tensor *mean = duet_vae_find(ld, "latent_mean");
-    const duet_safetensors_tensor *c1 = duet_vae_find(ld, "decoder.conv1.weight");
-    if (!mean) return duet_vae_missing(ld, "latent_mean");
-    if (!c1) return duet_vae_missing(ld, "decoder.conv1.weight");
-    m->info.z_dim = duet_vae_pt_dim(mean, 0);
-    m->c0 = duet_vae_pt_dim(c1, 0);
+static duet_status read_layout(const duet_weights *ld, duet_vae *m) {
+    const duet_safetensors_tensor *mean = duet_weights_find(ld, "latent_mean");
+    const duet_safetensors_tensor *c1 = duet_weights_find(ld, "decoder.conv1.weight");
+    if (!mean) return duet_weights_missing(ld, "latent_mean");
+    if (!c1) return duet_weights_missing(ld, "decoder.conv1.weight");
+    m->info.z_dim = duet_weights_pt_dim(mean, 0);
+    m->c0 = duet_weights_pt_dim(c1, 0);
     int n = 0;
     while (n < VAE_MAX_LEVELS &&
-           duet_vae_find(ld, "decoder.upsamples.%d.upsamples.0.residual.0.gamma", n))
+           duet_weights_find(ld, "decoder.upsamples.%d.upsamples.0.residual.0.gamma", n))
         n++;
-    if (n == 0) return duet_vae_missing(ld, "decoder.upsamples.0.upsamples.0.residual.0.gamma");
+    if (n == 0) return duet_weights_missing(ld, "decoder.upsamples.0.upsamples.0.residual.0.gamma");
     m->info.n_levels = n;
     int64_t cin = m->c0;
     m->info.spatial_factor = 1;
@@ -37,31 +36,31 @@ static duet_status read_layout(const vae_loader *ld, duet_vae *m) {
     for (int i = 0; i < n; i++) {
         vae_level *l = &m->level[i];
         while (l->n_res < VAE_MAX_RES &&
-               duet_vae_find(ld, "decoder.upsamples.%d.upsamples.%d.residual.0.gamma", i,
+               duet_weights_find(ld, "decoder.upsamples.%d.upsamples.%d.residual.0.gamma", i,
                              l->n_res))
             l->n_res++;
         const duet_safetensors_tensor *w =
-            duet_vae_find(ld, "decoder.upsamples.%d.upsamples.0.residual.2.weight", i);
+            duet_weights_find(ld, "decoder.upsamples.%d.upsamples.0.residual.2.weight", i);
         if (!w) {
-            char nm[NAME_MAX_LEN];
+            char nm[DUET_NAME_MAX];
             snprintf(nm, sizeof nm, "decoder.upsamples.%d.upsamples.0.residual.2.weight", i);
-            return duet_vae_missing(ld, nm);
+            return duet_weights_missing(ld, nm);
         }
         l->cin = cin;
-        l->cout = cin = duet_vae_pt_dim(w, 0);
-        l->up = duet_vae_find(ld, "decoder.upsamples.%d.upsamples.%d.resample.1.weight", i,
+        l->cout = cin = duet_weights_pt_dim(w, 0);
+        l->up = duet_weights_find(ld, "decoder.upsamples.%d.upsamples.%d.resample.1.weight", i,
                               l->n_res);
-        l->t_up = duet_vae_find(ld, "decoder.upsamples.%d.upsamples.%d.time_conv.weight", i,
+        l->t_up = duet_weights_find(ld, "decoder.upsamples.%d.upsamples.%d.time_conv.weight", i,
                                 l->n_res);
         m->info.spatial_factor *= l->up ? 2 : 1;
         m->info.temporal_factor *= l->t_up ? 2 : 1;
     }
     m->info.base_dim = cin;
     m->info.n_res_blocks = m->level[0].n_res;
-    const duet_safetensors_tensor *head = duet_vae_find(ld, "decoder.head.2.weight");
-    if (!head) return duet_vae_missing(ld, "decoder.head.2.weight");
+    const duet_safetensors_tensor *head = duet_weights_find(ld, "decoder.head.2.weight");
+    if (!head) return duet_weights_missing(ld, "decoder.head.2.weight");
     m->info.patch = 1;
-    while (3 * (m->info.patch + 1) * (m->info.patch + 1) <= duet_vae_pt_dim(head, 0))
+    while (3 * (m->info.patch + 1) * (m->info.patch + 1) <= duet_weights_pt_dim(head, 0))
         m->info.patch++;
     m->info.spatial_factor *= m->info.patch;
     return DUET_OK;
@@ -69,11 +68,11 @@ static duet_status read_layout(const vae_loader *ld, duet_vae *m) {
 
 /* DupUp3D picks input channel co g + (offset g) / N for output channel co and the offset
  * inside its ft x 2 x 2 block (g = cin / cout, N = 4 ft): duet implements g dividing N. */
-static duet_status check_layout(const vae_loader *ld, const duet_vae *m) {
+static duet_status check_layout(const duet_weights *ld, const duet_vae *m) {
     const duet_vae_info *in = &m->info;
-    const duet_safetensors_tensor *head = duet_vae_find(ld, "decoder.head.2.weight");
+    const duet_safetensors_tensor *head = duet_weights_find(ld, "decoder.head.2.weight");
     bool ok = in->z_dim >= 1 && m->c0 >= 1 && in->base_dim >= 1 &&
-              3 * in->patch * in->patch == duet_vae_pt_dim(head, 0);
+              3 * in->patch * in->patch == duet_weights_pt_dim(head, 0);
     for (int i = 0; ok && i < in->n_levels; i++) {
         const vae_level *l = &m->level[i];
         int64_t n = (l->t_up ? 2 : 1) * 4;
@@ -93,9 +92,9 @@ static duet_status check_layout(const vae_loader *ld, const duet_vae *m) {
     return DUET_OK;
 }
 
-static duet_status load_levels(vae_loader *ld, duet_vae *m) {
+static duet_status load_levels(duet_weights *ld, duet_vae *m) {
     duet_status s = DUET_OK;
-    char base[NAME_MAX_LEN];
+    char base[DUET_NAME_MAX];
     for (int i = 0; i < m->info.n_levels && s == DUET_OK; i++) {
         vae_level *l = &m->level[i];
         for (int k = 0; k < l->n_res && s == DUET_OK; k++) {
@@ -112,12 +111,12 @@ static duet_status load_levels(vae_loader *ld, duet_vae *m) {
     return s;
 }
 
-static duet_status load_all(vae_loader *ld, duet_vae *m) {
+static duet_status load_all(duet_weights *ld, duet_vae *m) {
     const int64_t z = m->info.z_dim, zs[1] = {z}, z4[4] = {1, 1, 1, z};
-    duet_status s = duet_vae_load_tensor(ld, "latent_mean", false, 1, zs, &m->mean);
-    if (s == DUET_OK) s = duet_vae_reshape(ld, &m->mean, 4, z4);
-    if (s == DUET_OK) s = duet_vae_load_tensor(ld, "latent_std", false, 1, zs, &m->std);
-    if (s == DUET_OK) s = duet_vae_reshape(ld, &m->std, 4, z4);
+    duet_status s = duet_weights_load(ld, DUET_WEIGHT_F32, 1, zs, &m->mean, "latent_mean");
+    if (s == DUET_OK) s = duet_weights_reshape(ld, &m->mean, 4, z4);
+    if (s == DUET_OK) s = duet_weights_load(ld, DUET_WEIGHT_F32, 1, zs, &m->std, "latent_std");
+    if (s == DUET_OK) s = duet_weights_reshape(ld, &m->std, 4, z4);
     if (s == DUET_OK) s = duet_vae_load_conv(ld, "conv2", z, z, 1, 1, &m->conv2);
     if (s == DUET_OK) s = duet_vae_load_conv(ld, "decoder.conv1", m->c0, z, 3, 3, &m->conv1);
     if (s == DUET_OK) s = duet_vae_load_res(ld, "decoder.middle.0", m->c0, m->c0, &m->mid0);
@@ -131,12 +130,12 @@ static duet_status load_all(vae_loader *ld, duet_vae *m) {
 }
 
 /* Every tensor under the decoder's names must have been loaded. */
-static duet_status check_unused(const vae_loader *ld) {
+static duet_status check_unused(const duet_weights *ld) {
     static const char *const owned[] = {"decoder.", "conv2.", "latent_mean", "latent_std"};
-    return duet_vae_check_unused(ld, owned, sizeof owned / sizeof owned[0]);
+    return duet_weights_check_unused(ld, owned, sizeof owned / sizeof owned[0], NULL);
 }
 
-static duet_status load_model(vae_loader *ld, duet_vae *m) {
+static duet_status load_model(duet_weights *ld, duet_vae *m) {
     duet_status s = read_layout(ld, m);
     if (s == DUET_OK) s = check_layout(ld, m);
     if (s == DUET_OK) s = load_all(ld, m);
@@ -152,23 +151,23 @@ duet_status duet_vae_load(const duet_safetensors *st, const char *prefix, duet_b
         return DUET_ERR_INVALID_ARG;
     }
     *out = NULL;
-    vae_loader ld;
-    duet_status s = duet_vae_loader_open(&ld, "duet_vae_load", "VAE decoder", st, prefix, be,
-                                         lp.weight_dtype);
-    if (s != DUET_OK) return s;
     duet_vae *m = duet_calloc(1, sizeof *m);
-    if (!m) {
-        duet_arena_free(&ld.arena);
-        duet_vae_loader_close(&ld);
+    if (!m || !(m->arena = duet_arena_new(0))) {
+        duet_free(m);
         return DUET_ERR_OUT_OF_MEMORY;
     }
     m->be = be;
-    m->arena = ld.arena;
-    s = load_model(&ld, m);
-    duet_vae_loader_close(&ld);
+    duet_weights ld;
+    duet_status s = duet_weights_open(&ld, "VAE decoder", st, prefix, m->arena, be,
+                                      lp.weight_dtype);
+    if (s == DUET_OK) {
+        s = load_model(&ld, m);
+        duet_weights_close(&ld);
+        if (s != DUET_OK)
+            DUET_LOGE("%s: the VAE decoder's weights under \"%s\" do not load (%s)",
+                      duet_safetensors_name(st), prefix, duet_status_str(s));
+    }
     if (s != DUET_OK) {
-        DUET_LOGE("%s: the VAE decoder's weights under \"%s\" do not load (%s)",
-                  duet_safetensors_name(st), prefix, duet_status_str(s));
         duet_vae_free(&m);
         return s;
     }

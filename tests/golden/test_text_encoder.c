@@ -234,8 +234,9 @@ static void check_bad_weights(const golden *g, duet_backend *be) {
     four.n_heads = 4;
     expect_load_error(&four, golden_path, PREFIX, be, DUET_ERR_FORMAT,
                       PREFIX "blocks.0.pos_embedding.embedding.weight");
-    /* no prefix: the golden's inputs and outputs are not encoder tensors */
-    expect_load_error(&g->cfg, golden_path, "", be, DUET_ERR_FORMAT, "tensor out_bf16w");
+    /* no prefix: the encoder's tensors are not found under their bare names */
+    expect_load_error(&g->cfg, golden_path, "", be, DUET_ERR_NOT_FOUND,
+                      "tensor token_embedding.weight not found");
 }
 
 /* ---------------------------------------------------------------- bad inputs, configs */

@@ -81,8 +81,9 @@ static bool load_tower_block(const tiny_model *m, const duet_safetensors *g,
     t->p = block_params(c);
     const int64_t x_ne[2] = {c->dim, n}, e0_ne[3] = {c->dim, 6, n};
     const int64_t ctx_ne[2] = {c->dim, ctx->ne[1]};
-    bool ok = duet_fusion_block_load(&t->blk, &t->p, m->st, prefix, q->dtype, a, be) ==
-                  DUET_OK &&
+    duet_weights w;
+    bool ok = duet_weights_open(&w, "fusion block", m->st, prefix, a, be, q->dtype) == DUET_OK;
+    ok = ok && duet_fusion_block_load(&t->blk, &t->p, &w) == DUET_OK &&
               duet_fusion_scratch_init(&t->s, &t->p, n, ctx->ne[1], n_other, a, be) == DUET_OK &&
               duet_safetensors_load_shaped(g, key, a, be, DUET_F32, 2, ctx_ne, &t->ctx) ==
                   DUET_OK;
@@ -90,6 +91,7 @@ static bool load_tower_block(const tiny_model *m, const duet_safetensors *g,
     ok = ok && duet_safetensors_load_shaped(g, key, a, be, DUET_F32, 2, x_ne, &t->x) == DUET_OK;
     snprintf(key, sizeof key, "in.e0_%s", name);
     ok = ok && duet_safetensors_load_shaped(g, key, a, be, DUET_F32, 3, e0_ne, &t->e0) == DUET_OK;
+    duet_weights_close(&w);
     t->rope = ok ? rope_table(c, grid, n, a, be) : NULL;
     return t->rope != NULL;
 }

@@ -103,7 +103,9 @@ static void run(const duet_safetensors *st, const golden_sizes *g, duet_backend 
     const int64_t x_ne[2] = {dim, L}, e0_ne[3] = {dim, 6, L}, ctx_ne[2] = {dim, g->n_context};
     duet_tensor *x = NULL, *e0 = NULL, *ctx = NULL, *rope = rope_table(g, a, be);
     char what[64];
-    bool ready = duet_wan_block_load(&blk, &g->p, st, "blocks.0.", dtype, a, be) == DUET_OK &&
+    duet_weights w;
+    bool ready = duet_weights_open(&w, "Wan block", st, "blocks.0.", a, be, dtype) == DUET_OK &&
+                 duet_wan_block_load(&blk, &g->p, &w) == DUET_OK &&
                  duet_wan_block_scratch_init(&s, &g->p, L, g->n_context, a, be) == DUET_OK &&
                  load_input(st, "x", a, be, 2, x_ne, &x) &&
                  load_input(st, "e0", a, be, 3, e0_ne, &e0) &&
@@ -125,6 +127,7 @@ static void run(const duet_safetensors *st, const golden_sizes *g, duet_backend 
     snprintf(what, sizeof what, "%s weights, %s", duet_dtype_name(dtype), ref->names[2]);
     compare(what, duet_backend_name(be), x, ref->want[2], (size_t)(dim * L), tol);
 done:
+    duet_weights_close(&w);
     duet_arena_free(&a);
 }
 
@@ -136,8 +139,11 @@ static void check_wrong_sizes(const duet_safetensors *st, const golden_sizes *g,
     duet_wan_block_params p = g->p;
     p.ffn_dim += 1;
     fprintf(stderr, "expect an error about blocks.0.ffn.0.weight:\n");
-    T_CHECK(duet_wan_block_load(&blk, &p, st, "blocks.0.", DUET_F32, a, be) == DUET_ERR_FORMAT);
+    duet_weights w;
+    T_CHECK_OK(duet_weights_open(&w, "Wan block", st, "blocks.0.", a, be, DUET_F32));
+    T_CHECK(duet_wan_block_load(&blk, &p, &w) == DUET_ERR_FORMAT);
     T_CHECK(blk.modulation == NULL);
+    duet_weights_close(&w);
     duet_arena_free(&a);
 }
 
