@@ -28,7 +28,7 @@ duet_vocoder_config duet_vocoder_default_config(void) {
                              .upsample_initial_channel = 1536, .n_kernels = 3,
                              .resblock_kernel_sizes = {3, 7, 11}, .n_dilations = 3,
                              .resblock_dilations = {{1, 3, 5}, {1, 3, 5}, {1, 3, 5}},
-                             .snake_logscale = true};
+                             .snake_logscale = true, .antialias = true};
     return c;
 }
 
@@ -254,7 +254,6 @@ static duet_status parse_vocoder(const ctx *c, const json_t *o, duet_vocoder_con
         "resblock", "resblock_kernel_sizes", "resblock_dilation_sizes", "activation",
         "snake_logscale", "antialias"};
     int n_k = 0;
-    bool antialias = false;
     duet_status s = get_int(c, o, "num_mels", &v->num_mels);
     if (s == DUET_OK)
         s = get_ints(c, o, "upsample_rates", DUET_VOCODER_MAX_UPS, v->upsample_rates, &v->n_ups,
@@ -272,12 +271,7 @@ static duet_status parse_vocoder(const ctx *c, const json_t *o, duet_vocoder_con
     if (s == DUET_OK) s = get_dilations(c, o, v);
     if (s == DUET_OK) s = expect_string(c, o, "activation", "snakebeta", DUET_ERR_UNSUPPORTED);
     if (s == DUET_OK) s = get_bool(c, o, "snake_logscale", true, &v->snake_logscale);
-    if (s == DUET_OK) s = get_bool(c, o, "antialias", false, &antialias);
-    if (s == DUET_OK && antialias) {
-        DUET_LOGE("%s: vocoder.antialias: BigVGAN's anti-aliased activations (kaiser-sinc x2 "
-                  "up/down filters) are not implemented; only \"antialias\": false", c->file);
-        s = DUET_ERR_UNSUPPORTED;
-    }
+    if (s == DUET_OK) s = get_bool(c, o, "antialias", false, &v->antialias);
     if (s == DUET_OK) duet_json_warn_unknown(c, o, known, sizeof known / sizeof known[0]);
     return s;
 }

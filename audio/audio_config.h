@@ -50,6 +50,10 @@ typedef struct {
     int n_dilations;                                   /* per kernel, the same for all */
     int64_t resblock_dilations[DUET_VOCODER_MAX_KERNELS][DUET_VOCODER_MAX_DILATIONS];
     bool snake_logscale;                               /* alpha, beta stored as logs */
+    bool antialias;    /* BigVGAN's Activation1d around every SnakeBeta: kaiser-sinc x2
+                          upsample, activation, x2 downsample (filters from the checkpoint;
+                          see audio/vocoder.h). The released BigVGAN / MMAudio form; duet-tiny
+                          trains without. */
 } duet_vocoder_config;
 
 typedef struct {
@@ -61,8 +65,8 @@ typedef struct {
 /* MMAudio's 16 kHz VAE (what Ovi uses). */
 duet_audio_vae_config duet_audio_vae_default_config(void);
 /* BigVGAN v1 at MMAudio's 16 kHz sizes: rates [4, 4, 2, 2, 2, 2], kernels [8, 8, 4, 4, 4, 4],
- * 1536 channels, AMP blocks [3, 7, 11] x [1, 3, 5], SnakeBeta log scale. (The released
- * checkpoint also uses BigVGAN's anti-aliased activations, which duet does not implement.) */
+ * 1536 channels, AMP blocks [3, 7, 11] x [1, 3, 5], SnakeBeta log scale, anti-aliased
+ * activations on (as the released checkpoint was trained). */
 duet_vocoder_config duet_vocoder_default_config(void);
 
 /* Range checks of one part (logged; DUET_ERR_INVALID_ARG or DUET_OK). hop: the mel hop the
@@ -80,7 +84,8 @@ duet_status duet_audio_config_check(const duet_audio_config *c);
  * size field is required; "audio_vae.weights" must be "mp_baked" if present (duet-tiny's
  * export; a converter for MMAudio's checkpoint bakes the MP weights too), "vocoder.resblock"
  * "1", "vocoder.activation" "snakebeta", "vocoder.snake_logscale" defaults to true and
- * "vocoder.antialias" must be false (BigVGAN's anti-aliased activations are not implemented).
+ * "vocoder.antialias" to false (duet-tiny's form; a converted BigVGAN / MMAudio checkpoint
+ * says true, and its filter tensors are refused as unused when it does not).
  * Returns DUET_OK, DUET_ERR_FORMAT (bad JSON, a field missing, mistyped or out of range;
  * logged as "name: vocoder.upsample_rates: ..."), DUET_ERR_UNSUPPORTED (a valid upstream
  * setting duet does not implement) or DUET_ERR_INVALID_ARG. *out is written only on success.

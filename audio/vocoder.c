@@ -1,8 +1,10 @@
 /* duet — BigVGAN-v1-style vocoder from core ops (see vocoder.h): loading under BigVGAN's names,
  * planning one run size, and the forward pass (conv_pre, transposed-conv upsamplers, averaged
- * AMP blocks with SnakeBeta, conv_post, tanh). Mirrors BigVGAN/AMPBlock1 of NVIDIA/BigVGAN
- * (v1, as vendored by MMAudio) with the anti-aliased activations off, i.e. Vocoder in
- * tools/duet_tiny/audio.py; tested by tests/golden/test_audio.c. */
+ * AMP blocks with SnakeBeta, conv_post, tanh), each SnakeBeta optionally wrapped in BigVGAN's
+ * anti-aliased Activation1d (x2 kaiser-sinc upsample, activation, x2 downsample). Mirrors
+ * BigVGANVocoder/AMPBlock1 of NVIDIA/BigVGAN v1 as vendored by MMAudio (mmaudio/ext/bigvgan/
+ * models.py and alias_free_torch/), i.e. Vocoder in tools/duet_tiny/audio.py; tested by
+ * tests/golden/test_audio.c. */
 #include "vocoder.h"
 
 #include <stdio.h>
@@ -15,9 +17,25 @@
 
 #define KERNEL_PRE_POST 7
 
+/* BigVGAN's Activation1d (alias_free_torch/act.py) is built with its defaults: ratio 2 and
+ * 12 taps both ways. alias_free_torch/resample.py UpSample1d: pad K / r - 1 = 5 edge samples
+ * each side, transposed conv stride r, times r, crop (K / r - 1) r + (K - r) / 2 = 15 in
+ * front (and (K - r + 1) / 2 more = 15 behind) to r L samples. filter.py LowPassFilter1d
+ * (DownSample1d's lowpass): K / 2 - 1 = 5 edge samples in front (even K), K / 2 = 6 behind,
+ * conv stride r. */
+#define AA_RATIO 2
+#define AA_TAPS 12
+#define AA_UP_EDGE (AA_TAPS / AA_RATIO - 1)
+#define AA_UP_CROP (AA_UP_EDGE * AA_RATIO + (AA_TAPS - AA_RATIO) / 2)
+#define AA_DOWN_FRONT (AA_TAPS / 2 - 1)
+#define AA_DOWN_BACK (AA_TAPS / 2)
+
 typedef struct {
     duet_tensor *alpha; /* activations.A.act.alpha [C] */
     duet_tensor *beta;  /* activations.A.act.beta [C] */
+    /* antialias only, f32 whatever the file stores: */
+    duet_tensor *up;    /* activations.A.upsample.filter [1, 1, 12], kept times AA_RATIO */
+    duet_tensor *down;  /* activations.A.downsample.lowpass.filter [1, 1, 12] */
 } snake_w;
 
 /* One AMPBlock1 (resblocks.R). */
@@ -39,7 +57,7 @@ struct duet_vocoder {
     duet_tensor *up_w[DUET_VOCODER_MAX_UPS];     /* ups.I.0.weight [C, C / 2, k] */
     duet_tensor *up_b[DUET_VOCODER_MAX_UPS];     /* ups.I.0.bias [C / 2] */
     amp_block res[DUET_VOCODER_MAX_UPS * DUET_VOCODER_MAX_KERNELS]; /* resblocks.R */
-    snake_w post;                                /* activation_post.act */
+    snake_w post;                                /* activation_post */
     duet_tensor *post_w, *post_b;                /* conv_post.{weight [1, C, 7], bias [1]} */
 };
 
@@ -48,6 +66,8 @@ struct duet_vocoder_session {
     int64_t n_frames, n_samples;
     duet_arena *arena;
     duet_tensor *x, *xu, *xs, *t1, *t2; /* flat f32 buffers */
+    duet_tensor *pad_in, *up, *act;     /* antialias: the padded input, the padded upsampled
+                                           signal and its activation (flat f32) */
 };
 
 duet_vocoder_load_params duet_vocoder_default_load_params(void) {
@@ -61,6 +81,7 @@ typedef struct {
     const duet_safetensors *st;
     const char *prefix;
     duet_dtype weight_dtype;
+    bool antialias;
     duet_arena *arena;
     duet_backend *be;
     duet_tensor **loaded; /* every tensor loaded (named after its checkpoint entry) */
@@ -102,13 +123,25 @@ static duet_status load_conv(loader *ld, const char *base, int64_t cout, int64_t
     return s != DUET_OK ? s : load(ld, name, false, 1, bs, b);
 }
 
-static duet_status load_snake(loader *ld, const char *base, int64_t ch, snake_w *a) {
+/* base.act.{alpha, beta} [ch]; with antialias also the two filters of BigVGAN's Activation1d,
+ * read from the file (BigVGAN registers them as buffers, so its state dicts hold them) rather
+ * than recomputed: the loader then needs no kaiser design of its own, and a converter passes
+ * them through. The upsampler's x ratio gain is folded into its filter here (exact: a power of
+ * two). */
+static duet_status load_snake(loader *ld, const char *base, int64_t ch, bool antialias,
+                              snake_w *a) {
     char name[96];
-    const int64_t shape[1] = {ch};
+    const int64_t shape[1] = {ch}, taps[3] = {1, 1, AA_TAPS};
     snprintf(name, sizeof name, "%s.act.alpha", base);
     duet_status s = load(ld, name, false, 1, shape, &a->alpha);
     snprintf(name, sizeof name, "%s.act.beta", base);
-    return s != DUET_OK ? s : load(ld, name, false, 1, shape, &a->beta);
+    if (s == DUET_OK) s = load(ld, name, false, 1, shape, &a->beta);
+    if (s != DUET_OK || !antialias) return s;
+    snprintf(name, sizeof name, "%s.upsample.filter", base);
+    s = load(ld, name, false, 3, taps, &a->up);
+    if (s == DUET_OK) s = duet_scale(a->up, a->up, (float)AA_RATIO, 0.0f);
+    snprintf(name, sizeof name, "%s.downsample.lowpass.filter", base);
+    return s != DUET_OK ? s : load(ld, name, false, 3, taps, &a->down);
 }
 
 static duet_status load_amp(loader *ld, int r, int64_t ch, int64_t k, int nd, amp_block *b) {
@@ -124,7 +157,7 @@ static duet_status load_amp(loader *ld, int r, int64_t ch, int64_t k, int nd, am
     }
     for (int a = 0; a < 2 * nd && s == DUET_OK; a++) {
         snprintf(base, sizeof base, "resblocks.%d.activations.%d", r, a);
-        s = load_snake(ld, base, ch, &b->act[a]);
+        s = load_snake(ld, base, ch, ld->antialias, &b->act[a]);
     }
     return s;
 }
@@ -147,7 +180,7 @@ static duet_status load_all(loader *ld, duet_vocoder *v) {
             s = load_amp(ld, r, ch, c->resblock_kernel_sizes[j], c->n_dilations, &v->res[r]);
         }
     }
-    if (s == DUET_OK) s = load_snake(ld, "activation_post", ch, &v->post);
+    if (s == DUET_OK) s = load_snake(ld, "activation_post", ch, ld->antialias, &v->post);
     if (s == DUET_OK)
         s = load_conv(ld, "conv_post", 1, ch, KERNEL_PRE_POST, &v->post_w, &v->post_b);
     return s;
@@ -195,10 +228,13 @@ duet_status duet_vocoder_load(const duet_vocoder_config *cfg, const duet_safeten
     }
     v->cfg = *cfg;
     v->be = be;
-    loader ld = {st, lp.prefix ? lp.prefix : "vocoder.", lp.weight_dtype, v->arena, be, NULL, 0,
-                 0};
-    /* conv_pre, conv_post, activation_post: 6; per upsampler 2 + per AMP block 8 per dilation */
-    ld.cap_loaded = 6 + (size_t)cfg->n_ups * (2 + (size_t)cfg->n_kernels * 8 * cfg->n_dilations);
+    loader ld = {st, lp.prefix ? lp.prefix : "vocoder.", lp.weight_dtype, cfg->antialias,
+                 v->arena, be, NULL, 0, 0};
+    /* conv_pre, conv_post: 4; per activation 2 (+ 2 filters); per upsampler 2 + per AMP block
+     * and dilation 4 conv tensors and 2 activations */
+    const size_t per_act = cfg->antialias ? 4 : 2;
+    ld.cap_loaded = 4 + per_act + (size_t)cfg->n_ups * (2 + (size_t)cfg->n_kernels *
+                                                             (4 + 2 * per_act) * cfg->n_dilations);
     ld.loaded = duet_arena_alloc(v->arena, ld.cap_loaded * sizeof *ld.loaded);
     s = ld.loaded ? load_all(&ld, v) : DUET_ERR_OUT_OF_MEMORY;
     if (s == DUET_OK) s = check_unused(&ld, v);
@@ -233,6 +269,10 @@ int64_t duet_vocoder_n_samples(const duet_vocoder_config *cfg, int64_t n_mel_fra
     return n;
 }
 
+/* Samples per channel of the antialias frame at activation length l: the x2 upsampled signal
+ * with the downsampler's replicate padding around it. */
+static int64_t aa_len(int64_t l) { return AA_RATIO * l + AA_DOWN_FRONT + AA_DOWN_BACK; }
+
 static duet_tensor *flat(duet_arena *a, duet_backend *be, int64_t n, const char *name) {
     duet_tensor *t = duet_tensor_new4(a, be, DUET_F32, n, 1, 1, 1);
     if (t) duet_tensor_set_name(t, name);
@@ -249,11 +289,13 @@ duet_status duet_vocoder_session_new(const duet_vocoder *v, int64_t n_mel_frames
         return DUET_ERR_INVALID_ARG;
     }
     const duet_vocoder_config *c = &v->cfg;
-    int64_t l = n_mel_frames, ch = c->upsample_initial_channel, cap = l * ch;
+    int64_t l = n_mel_frames, ch = c->upsample_initial_channel, cap = l * ch, cap_aa = 0;
     for (int i = 0; i < c->n_ups; i++) {
         l *= c->upsample_rates[i];
         ch /= 2;
         if (l * ch > cap) cap = l * ch;
+        /* the upsampled frame (see activation) is the longest of the three antialias buffers */
+        if (aa_len(l) * ch > cap_aa) cap_aa = aa_len(l) * ch;
     }
     duet_vocoder_session *s = duet_calloc(1, sizeof *s);
     if (!s || !(s->arena = duet_arena_new(0))) {
@@ -268,7 +310,14 @@ duet_status duet_vocoder_session_new(const duet_vocoder *v, int64_t n_mel_frames
     s->xs = flat(s->arena, v->be, cap, "vocoder.xs");
     s->t1 = flat(s->arena, v->be, cap, "vocoder.t1");
     s->t2 = flat(s->arena, v->be, cap, "vocoder.t2");
-    if (!s->x || !s->xu || !s->xs || !s->t1 || !s->t2) {
+    bool aa_ok = true;
+    if (c->antialias) {
+        s->pad_in = flat(s->arena, v->be, cap_aa, "vocoder.aa_pad_in");
+        s->up = flat(s->arena, v->be, cap_aa, "vocoder.aa_up");
+        s->act = flat(s->arena, v->be, cap_aa, "vocoder.aa_act");
+        aa_ok = s->pad_in && s->up && s->act;
+    }
+    if (!s->x || !s->xu || !s->xs || !s->t1 || !s->t2 || !aa_ok) {
         duet_vocoder_session_free(&s);
         return DUET_ERR_OUT_OF_MEMORY;
     }
@@ -305,22 +354,68 @@ static duet_tensor view(const duet_tensor *buf, int64_t l, int64_t c) {
     return v;
 }
 
-static duet_status snake(duet_tensor *dst, const duet_tensor *x, const snake_w *a, bool log) {
-    return duet_snake_beta(dst, x, a->alpha, a->beta, log);
+/* [l, 1, c] of a contiguous [l, c]: channels as the batch of a one-channel conv, so that one
+ * [K, 1, 1] filter serves every channel (BigVGAN's depthwise conv with a shared filter). */
+static duet_tensor chan_batch(const duet_tensor *t) {
+    const int64_t ne[3] = {t->ne[0], 1, t->ne[1]};
+    const size_t nb[3] = {t->nb[0], t->nb[1], t->nb[1]};
+    return duet_view_at(t, 3, ne, nb, 0);
+}
+
+/* t [lp, c] (contiguous) holds valid samples in columns [front, lp - back): the columns
+ * outside become copies of the nearest valid one (PyTorch's replicate padding), read through
+ * stride-0 views. */
+static duet_status replicate_edges(duet_tensor *t, int64_t front, int64_t back) {
+    const int64_t lp = t->ne[0], c = t->ne[1];
+    const size_t es = sizeof(float);
+    const size_t nb_dst[2] = {es, t->nb[1]}, nb_src[2] = {0, t->nb[1]};
+    const int64_t ne_f[2] = {front, c}, ne_b[2] = {back, c};
+    duet_tensor d = duet_view_at(t, 2, ne_f, nb_dst, 0);
+    duet_tensor e = duet_view_at(t, 2, ne_f, nb_src, es * (size_t)front);
+    TRY(duet_copy(&d, &e));
+    d = duet_view_at(t, 2, ne_b, nb_dst, es * (size_t)(lp - back));
+    e = duet_view_at(t, 2, ne_b, nb_src, es * (size_t)(lp - back - 1));
+    return duet_copy(&d, &e);
+}
+
+/* dst [L, C] = SnakeBeta(x), or with antialias BigVGAN's Activation1d around it:
+ * x2 upsample (UpSample1d), SnakeBeta, x2 downsample (DownSample1d). The transposed conv
+ * writes straight into the downsampler's padded frame (its padding argument picks the
+ * cropped window, output_padding one sample more), whose edge columns are then overwritten by
+ * the replicate padding; SnakeBeta is per sample, so it may run on the padded frame. */
+static duet_status activation(duet_vocoder_session *s, duet_tensor *dst, const duet_tensor *x,
+                              const snake_w *a, int64_t L, int64_t C) {
+    const bool log = s->v->cfg.snake_logscale;
+    if (!s->v->cfg.antialias) return duet_snake_beta(dst, x, a->alpha, a->beta, log);
+    const int64_t lp = L + 2 * AA_UP_EDGE, lu = aa_len(L);
+    const int pad = AA_UP_CROP - AA_DOWN_FRONT;
+    const int64_t lt = (lp - 1) * AA_RATIO - 2 * pad + AA_TAPS; /* transposed conv, no extra */
+    DUET_ASSERT(lu - lt >= 0 && lu - lt < AA_RATIO);
+    duet_tensor p = view(s->pad_in, lp, C), u = view(s->up, lu, C), y = view(s->act, lu, C);
+    const int64_t ne[2] = {L, C};
+    const size_t nb[2] = {sizeof(float), p.nb[1]};
+    duet_tensor mid = duet_view_at(&p, 2, ne, nb, sizeof(float) * AA_UP_EDGE);
+    TRY(duet_copy(&mid, x));
+    TRY(replicate_edges(&p, AA_UP_EDGE, AA_UP_EDGE));
+    duet_tensor p3 = chan_batch(&p), u3 = chan_batch(&u), y3 = chan_batch(&y);
+    duet_tensor d3 = chan_batch(dst);
+    TRY(duet_conv_transpose1d(&u3, &p3, a->up, NULL, AA_RATIO, pad, (int)(lu - lt)));
+    TRY(replicate_edges(&u, AA_DOWN_FRONT, AA_DOWN_BACK));
+    TRY(duet_snake_beta(&y, &u, a->alpha, a->beta, log));
+    return duet_conv1d(&d3, &y3, a->down, NULL, AA_RATIO, 0, 1);
 }
 
 /* out [L, C] = AMPBlock1(in [L, C]); in is left unchanged. */
 static duet_status amp_forward(duet_vocoder_session *s, const amp_block *b, const int64_t *dil,
                                const duet_tensor *in, duet_tensor *out, int64_t L) {
-    const bool log = s->v->cfg.snake_logscale;
     const int nd = s->v->cfg.n_dilations;
     duet_tensor t1 = view(s->t1, L, b->ch), t2 = view(s->t2, L, b->ch);
     for (int d = 0; d < nd; d++) {
         const duet_tensor *x = d == 0 ? in : out;
         const int pad1 = (int)((b->k * dil[d] - dil[d]) / 2), pad2 = (int)((b->k - 1) / 2);
-        TRY(snake(&t1, x, &b->act[2 * d], log));
+        TRY(activation(s, &t1, x, &b->act[2 * d], L, b->ch));
         TRY(duet_conv1d(&t2, &t1, b->c1_w[d], b->c1_b[d], 1, pad1, (int)dil[d]));
-        TRY(snake(&t1, &t2, &b->act[2 * d + 1], log));
+        TRY(activation(s, &t1, &t2, &b->act[2 * d + 1], L, b->ch));
         TRY(duet_conv1d(&t2, &t1, b->c2_w[d], b->c2_b[d], 1, pad2, 1));
         TRY(duet_add(out, x, &t2));
     }
@@ -366,7 +461,7 @@ duet_status duet_vocoder_eval(duet_vocoder_session *s, const duet_tensor *mel, d
     }
     x = view(s->x, L, C);
     duet_tensor t1 = view(s->t1, L, C), out = view(pcm, L, 1);
-    TRY(snake(&t1, &x, &v->post, c->snake_logscale));
+    TRY(activation(s, &t1, &x, &v->post, L, C));
     TRY(duet_conv1d(&out, &t1, v->post_w, v->post_b, 1, KERNEL_PRE_POST / 2, 1));
     return duet_unary(&out, &out, DUET_UNARY_TANH);
 }

@@ -12,16 +12,33 @@
  *                    activations 2n and 2n + 1 of the block
  *   out = tanh(conv_post(snake(x)))                    Conv1d k7 p3 to one channel
  * SnakeBeta: x + sin^2(exp(alpha) x) / (exp(beta) + 1e-9) per channel (log scale; plain
- * alpha, beta when snake_logscale is false). Only the form without BigVGAN's anti-aliased
- * Activation1d filters (config "antialias": false, duet-tiny's): the released BigVGAN and
- * MMAudio checkpoints were trained with them, so they do not run here (see
- * audio_config.h). tanh keeps the output inside [-1, 1].
+ * alpha, beta when snake_logscale is false). tanh keeps the output inside [-1, 1].
+ * With config "antialias": true (the released BigVGAN / MMAudio 16 kHz checkpoints, e.g. Ovi's
+ * best_netG.pt) every SnakeBeta above, activation_post included, is BigVGAN's Activation1d
+ * (alias_free_torch/act.py, ratio 2, 12 taps), per channel with one shared filter:
+ *   UpSample1d (resample.py): repeat each edge sample 5 times outward (replicate pad),
+ *     transposed conv stride 2 with upsample.filter, times 2, crop 15 in front -> 2 L samples;
+ *   SnakeBeta;
+ *   DownSample1d (resample.py, its LowPassFilter1d in filter.py): repeat the edge samples 5
+ *     times in front and 6 behind, conv (cross-correlation) stride 2 with
+ *     downsample.lowpass.filter -> L samples.
+ * The filters (kaiser-windowed sinc, cutoff 0.25, half width 0.3, unit sum: filter.py
+ * kaiser_sinc_filter1d) are read from the checkpoint, where BigVGAN keeps them as registered
+ * buffers, not recomputed: a converter passes the keys through unchanged, and loading is strict
+ * about them (with antialias on, a missing filter is DUET_ERR_NOT_FOUND and a misshapen one
+ * DUET_ERR_FORMAT, named; with it off, filters in the file are refused as unused). They are
+ * used as stored, so any 12-tap filter runs, symmetric or not. Built from core ops: the
+ * depthwise convs are one-channel duet_conv1d / duet_conv_transpose1d with the channels as
+ * batch, the replicate padding copies of stride-0 views; about 8 ops per activation.
  *
  * Layouts (innermost first): mel [T, num_mels] (PyTorch [num_mels, T]), pcm [T hop].
  * Checkpoint names under the prefix ("vocoder." by default), PyTorch shapes:
  *   conv_pre.{weight [C0, num_mels, 7], bias}   ups.I.0.{weight [C, C / 2, k], bias}
  *   resblocks.R.convs{1,2}.D.{weight [C, C, k], bias}   resblocks.R.activations.A.act.{alpha,
  *   beta} [C]   activation_post.act.{alpha, beta}   conv_post.{weight [1, C, 7], bias [1]}
+ *   antialias only: resblocks.R.activations.A.upsample.filter [1, 1, 12],
+ *   resblocks.R.activations.A.downsample.lowpass.filter [1, 1, 12], and the same two under
+ *   activation_post. (any float dtype; used in f32)
  * (weight norm folded, as duet-tiny's export and BigVGAN's remove_weight_norm leave them). */
 #ifndef DUET_VOCODER_H
 #define DUET_VOCODER_H
@@ -40,7 +57,8 @@ typedef struct duet_vocoder_session duet_vocoder_session;
 typedef struct {
     const char *prefix;       /* checkpoint prefix; NULL = "vocoder." */
     duet_dtype weight_dtype;  /* DUET_DTYPE_COUNT (default): kernels as stored; or DUET_F32,
-                                 DUET_F16, DUET_BF16. Biases and snake parameters stay f32. */
+                                 DUET_F16, DUET_BF16. Biases, snake parameters and the
+                                 antialias filters stay f32. */
 } duet_vocoder_load_params;
 
 duet_vocoder_load_params duet_vocoder_default_load_params(void);

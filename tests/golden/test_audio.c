@@ -8,14 +8,20 @@
  * encoder from PCM (both lengths: the odd one drops a frame in the x2 pool), the VAE encoder
  * from the reference mel, the decoder, the vocoder on the reference mel and chained after the
  * decoder, each run twice on one session; kernels forced to f32 (same values: same tolerance)
- * and bf16 (rounded: loose check). Also: malformed weights (missing, misshapen, unused
- * tensors, bad statistics) and configs refused with errors naming the culprit, bad call
- * shapes, and every host allocation of loading and planning made to fail in turn.
- * Tolerances (normalized mean squared error): MEL_NMSE for the host mel (double arithmetic),
- * CPU_NMSE for f32 arithmetic on the CPU, GPU_NMSE on Vulkan; measured: mel 1e-14, CPU
- * <= 3.3e-13, lavapipe <= 6.2e-13 (bf16 kernels <= 4e-5). What semantic slips cost is in
- * tools/golden/audio.py's report: mp_normalize's eps inside the root 1.2e-8 on the latent,
- * a symmetric Hann window 4e-7 on the mel, no clamp 2e-2 to 3e-1, snake scale misread 3e-2. */
+ * and bf16 (rounded: loose check); the anti-aliased vocoder (BigVGAN's Activation1d, weights
+ * under vocoder_aa., config in the "config_aa" metadata, perturbed asymmetric filters) on the
+ * reference mel with stored and bf16 kernels. Also: malformed weights (missing, misshapen,
+ * unused tensors, bad statistics, a missing or misshapen antialias filter, antialias on for a
+ * file without filters and off for one with them) and configs refused with errors naming the
+ * culprit, bad call shapes, and every host allocation of loading and planning made to fail in
+ * turn. Tolerances (normalized mean squared error): MEL_NMSE for the host mel (double
+ * arithmetic), CPU_NMSE for f32 arithmetic on the CPU, GPU_NMSE on Vulkan; measured: mel
+ * 1e-14, CPU <= 3.3e-13 (anti-aliased 7.1e-14), lavapipe <= 6.2e-13 (anti-aliased 2.1e-13),
+ * bf16 kernels <= 4e-5. What semantic slips cost is in tools/golden/audio.py's report:
+ * mp_normalize's eps inside the root 1.2e-8 on the latent, a symmetric Hann window 4e-7 on
+ * the mel, no clamp 2e-2 to 3e-1, snake scale misread 3e-2; antialias filters flipped 2.1e-2,
+ * up and down swapped 2.2e-2, upsampled a sample late 3e-1, antialias off 1.1e-1 (and the
+ * downsampler's 5 / 6 edge columns swapped, tried in C: 5.7e-5). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,10 +41,11 @@
 #define BF16_NMSE 1e-3
 
 static const char *const golden_path = DUET_TEST_DATA_DIR "/golden/audio.safetensors";
+#define AA_PREFIX "vocoder_aa."
 
 typedef struct {
     const duet_safetensors *st;
-    duet_audio_config cfg;
+    duet_audio_config cfg, cfg_aa; /* cfg_aa: the anti-aliased vocoder under AA_PREFIX */
     int64_t n_wav, n_wav_odd, n_latent, n_mel;
 } golden;
 
@@ -52,8 +59,12 @@ static int64_t file_len(const duet_safetensors *st, const char *name, int dim) {
 static bool read_golden(const duet_safetensors *st, golden *g) {
     g->st = st;
     const char *json = duet_safetensors_metadata(st, "config");
+    const char *json_aa = duet_safetensors_metadata(st, "config_aa");
     bool ok = json && duet_audio_config_parse(json, strlen(json), "golden metadata", &g->cfg) ==
                           DUET_OK;
+    ok = ok && json_aa &&
+         duet_audio_config_parse(json_aa, strlen(json_aa), "golden metadata (aa)", &g->cfg_aa) ==
+             DUET_OK;
     g->n_wav = file_len(st, "in.wav", 0);
     g->n_wav_odd = file_len(st, "in.wav_odd", 0);
     g->n_latent = file_len(st, "in.latent", 1);
@@ -199,6 +210,33 @@ static void run_vae_vocoder(const golden *g, const models *m, duet_backend *be,
     duet_arena_free(&a);
 }
 
+/* The anti-aliased vocoder (AA_PREFIX) on the reference mel, twice on one session. */
+static void run_vocoder_aa(const golden *g, duet_backend *be, duet_dtype dtype,
+                           const char *label, double tol) {
+    duet_vocoder_load_params p = duet_vocoder_default_load_params();
+    p.prefix = AA_PREFIX;
+    p.weight_dtype = dtype;
+    duet_vocoder *v = NULL;
+    duet_vocoder_session *s = NULL;
+    duet_tensor *mel = NULL;
+    duet_arena *a = duet_arena_new(0);
+    const int64_t N = duet_vocoder_n_samples(&g->cfg_aa.vocoder, g->n_mel);
+    duet_tensor *pcm = a && N > 0 ? duet_tensor_new4(a, be, DUET_F32, N, 1, 1, 1) : NULL;
+    bool ok = pcm && duet_safetensors_load(g->st, "out.mel", a, be, DUET_F32, &mel) == DUET_OK &&
+              duet_vocoder_load(&g->cfg_aa.vocoder, g->st, be, &p, &v) == DUET_OK &&
+              duet_vocoder_session_new(v, g->n_mel, &s) == DUET_OK;
+    T_CHECK(ok);
+    char lab[160];
+    snprintf(lab, sizeof lab, "%s anti-aliased vocoder (reference mel)", label);
+    for (int rep = 0; ok && rep < 2; rep++) {
+        T_CHECK_OK(duet_vocoder_eval(s, mel, pcm));
+        duet_golden_compare(g->st, lab, pcm, "out.wav_aa", tol);
+    }
+    duet_vocoder_session_free(&s);
+    duet_vocoder_free(&v);
+    duet_arena_free(&a);
+}
+
 static void run_backend(const golden *g, duet_backend *be, duet_dtype dtype, bool all,
                         double tol) {
     models m;
@@ -216,20 +254,23 @@ static void run_backend(const golden *g, duet_backend *be, duet_dtype dtype, boo
         run_vae_vocoder(g, &m, be, label, tol);
     }
     free_models(&m);
+    if (dtype != DUET_F32) run_vocoder_aa(g, be, dtype, label, tol);
 }
 
 /* ---------------------------------------------------------------- malformed weights */
 
-typedef enum { PART_ENCODER, PART_DECODER, PART_VOCODER } part;
+typedef enum { PART_ENCODER, PART_DECODER, PART_VOCODER, PART_VOCODER_AA } part;
 
 static duet_status load_part(const duet_audio_config *cfg, const duet_safetensors *st,
                              duet_backend *be, part p) {
     duet_audio_encoder *e = NULL;
     duet_audio_vae_decoder *d = NULL;
     duet_vocoder *v = NULL;
+    duet_vocoder_load_params vp = duet_vocoder_default_load_params();
+    if (p == PART_VOCODER_AA) vp.prefix = AA_PREFIX;
     duet_status s = p == PART_ENCODER   ? duet_audio_encoder_load(cfg, st, be, NULL, &e)
                     : p == PART_DECODER ? duet_audio_vae_decoder_load(&cfg->vae, st, be, NULL, &d)
-                                        : duet_vocoder_load(&cfg->vocoder, st, be, NULL, &v);
+                                        : duet_vocoder_load(&cfg->vocoder, st, be, &vp, &v);
     T_CHECK((s == DUET_OK) == (e || d || v));
     duet_audio_encoder_free(&e);
     duet_audio_vae_decoder_free(&d);
@@ -281,10 +322,18 @@ static void check_bad_weights(const golden *g, duet_backend *be) {
          DUET_ERR_FORMAT, "audio_vae.encoder.down.0.block.2.conv1.weight: not used"},
         {{.extra = "vocoder.resblocks.9.convs1.0.weight"}, PART_VOCODER, DUET_ERR_FORMAT,
          "vocoder.resblocks.9.convs1.0.weight: not used"},
+        {{.drop = AA_PREFIX "resblocks.3.activations.5.downsample.lowpass.filter"},
+         PART_VOCODER_AA, DUET_ERR_NOT_FOUND,
+         AA_PREFIX "resblocks.3.activations.5.downsample.lowpass.filter not found"},
+        {{.drop = AA_PREFIX "activation_post.upsample.filter"}, PART_VOCODER_AA,
+         DUET_ERR_NOT_FOUND, AA_PREFIX "activation_post.upsample.filter not found"},
+        {{.narrow = AA_PREFIX "resblocks.7.activations.0.upsample.filter"}, PART_VOCODER_AA,
+         DUET_ERR_FORMAT, AA_PREFIX "resblocks.7.activations.0.upsample.filter"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         if (duet_golden_write_variant(g->st, path, &cases[i].v))
-            expect_load_error(&g->cfg, path, be, cases[i].p, cases[i].want, cases[i].needle);
+            expect_load_error(cases[i].p == PART_VOCODER_AA ? &g->cfg_aa : &g->cfg, path, be,
+                              cases[i].p, cases[i].want, cases[i].needle);
         else
             T_CHECK(!"cannot write a variant file");
     remove(path);
@@ -305,6 +354,15 @@ static void check_bad_weights(const golden *g, duet_backend *be) {
     c.vocoder.upsample_initial_channel = 32;
     expect_load_error(&c, golden_path, be, PART_VOCODER, DUET_ERR_FORMAT,
                       "vocoder.conv_pre.weight");
+    /* antialias on for a file without filters (duet-tiny's form), and off for one with them */
+    c = g->cfg;
+    c.vocoder.antialias = true;
+    expect_load_error(&c, golden_path, be, PART_VOCODER, DUET_ERR_NOT_FOUND,
+                      "vocoder.resblocks.0.activations.0.upsample.filter not found");
+    c = g->cfg_aa;
+    c.vocoder.antialias = false;
+    expect_load_error(&c, golden_path, be, PART_VOCODER_AA, DUET_ERR_FORMAT,
+                      AA_PREFIX "activation_post.upsample.filter: not used");
 }
 
 /* ---------------------------------------------------------------- configs */
@@ -342,8 +400,11 @@ static void check_configs(const golden *g) {
     T_CHECK(duet_audio_vae_latent_len(&c->vae, 17) == 8 &&
             duet_audio_vae_mel_len(&c->vae, 8) == 16);
     T_CHECK(duet_vocoder_n_samples(&c->vocoder, 16) == 4096);
-    expect_config_error(json, "\"antialias\": false", "\"antialias\": true", DUET_ERR_UNSUPPORTED,
-                        "vocoder.antialias");
+    T_CHECK(!c->vocoder.antialias && g->cfg_aa.vocoder.antialias &&
+            g->cfg_aa.vocoder.n_ups == 4 && g->cfg_aa.vocoder.n_kernels == 2);
+    T_CHECK(duet_vocoder_default_config().antialias);
+    expect_config_error(json, "\"antialias\": false", "\"antialias\": 1", DUET_ERR_FORMAT,
+                        "vocoder.antialias: must be true or false");
     expect_config_error(json, "\"mp_baked\"", "\"mp_raw\"", DUET_ERR_UNSUPPORTED,
                         "audio_vae.weights: \"mp_raw\"");
     expect_config_error(json, "\"upsample_rates\"", "\"upsample_ratez\"", DUET_ERR_FORMAT,
@@ -433,9 +494,28 @@ static duet_status load_and_plan(void *user, duet_backend *be) {
     return s;
 }
 
+/* The anti-aliased vocoder's load and plan (its filters and extra buffers). */
+static duet_status load_and_plan_aa(void *user, duet_backend *be) {
+    const golden *g = user;
+    duet_vocoder_load_params p = duet_vocoder_default_load_params();
+    p.prefix = AA_PREFIX;
+    duet_vocoder *v = NULL;
+    duet_vocoder_session *s = NULL;
+    duet_status st = duet_vocoder_load(&g->cfg_aa.vocoder, g->st, be, &p, &v);
+    T_CHECK((st == DUET_OK) == (v != NULL));
+    if (st == DUET_OK) st = duet_vocoder_session_new(v, g->n_mel, &s);
+    T_CHECK((st == DUET_OK) == (s != NULL));
+    duet_vocoder_session_free(&s);
+    duet_vocoder_free(&v);
+    return st;
+}
+
 static void check_alloc_failures(const golden *g, duet_backend *be) {
     long n = duet_golden_alloc_failures(load_and_plan, (void *)g, be, 100000, true);
     fprintf(stderr, "allocation failures: %ld points of load + plan, all reported\n", n);
+    n = duet_golden_alloc_failures(load_and_plan_aa, (void *)g, be, 100000, true);
+    fprintf(stderr, "allocation failures: %ld points of the anti-aliased vocoder's load + plan, "
+                    "all reported\n", n);
 }
 
 int main(void) {

@@ -14,9 +14,11 @@ Mirrors hkchengrex/MMAudio (as vendored in character-ai/Ovi ovi/modules/mmaudio/
   conv weights (a converter for MMAudio's v1-16.pth must apply that normalization).
 - bigvgan/models.py: BigVGANVocoder with AMPBlock1 (kernels [3, 7, 11], dilations [1, 3, 5]),
   SnakeBeta with log-scale alpha/beta, ConvTranspose1d upsamplers with padding (k - u) / 2,
-  average of the resblocks, snake, conv_post, tanh. Difference (config "antialias": false): the
-  activations are used directly, without BigVGAN's Activation1d kaiser-sinc 2x up/down filters,
-  which need depthwise convs and replicate padding that core/ops.h lacks. Key names keep the
+  average of the resblocks, snake, conv_post, tanh. Config "antialias" (default false, duet-tiny's
+  form) chooses BigVGAN's Activation1d: false applies the activations directly, true wraps each
+  in the kaiser-sinc x2 upsampler / x2 downsampler of alias_free_torch/{filter,resample,act}.py
+  (the released BigVGAN / MMAudio checkpoints' form), with the filters as buffers under
+  BigVGAN's names (`upsample.filter`, `downsample.lowpass.filter`). Key names keep the
   `activations.K.act.` level so the loader sees BigVGAN's names. Weights are plain (weight norm
   folded).
 Prefixes in model.safetensors: `audio_vae.`, `vocoder.`.
@@ -324,15 +326,99 @@ class SnakeBeta(nn.Module):
         return x + (1.0 / (b + 1e-9)) * torch.sin(x * a).pow(2)
 
 
-class Activation1d(nn.Module):
-    """BigVGAN's wrapper; with antialias off it holds only the activation (keeps key names)."""
+def kaiser_sinc_lowpass(cutoff, half_width, kernel_size):
+    """Taps [kernel_size] (float64) of BigVGAN's anti-aliasing low-pass (alias_free_torch/
+    filter.py kaiser_sinc_filter1d, itself julius' LowPassFilters): a sinc of cutoff `cutoff`
+    (in cycles per sample) under a symmetric Kaiser window, scaled to unit DC gain. The window's
+    beta comes from Kaiser's empirical formulas for the attenuation A (dB) that a transition band
+    4 half_width wide reaches with kernel_size / 2 taps. The taps sit at the centred times
+    n - (kernel_size - 1) / 2 (half-integers when even), so the filter is symmetric."""
+    atten = 2.285 * (kernel_size // 2 - 1) * math.pi * (4 * half_width) + 7.95
+    if atten > 50.0:
+        beta = 0.1102 * (atten - 8.7)
+    elif atten >= 21.0:
+        beta = 0.5842 * (atten - 21.0) ** 0.4 + 0.07886 * (atten - 21.0)
+    else:
+        beta = 0.0
+    n = torch.arange(kernel_size, dtype=torch.float64)
+    r = 2 * n / (kernel_size - 1) - 1 if kernel_size > 1 else n
+    window = torch.special.i0(beta * torch.sqrt((1 - r * r).clamp(min=0.0)))
+    taps = window * torch.sinc(2 * cutoff * (n - (kernel_size - 1) / 2))
+    return taps / taps.sum()
 
-    def __init__(self, act):
+
+class UpSample1d(nn.Module):
+    """BigVGAN's x`ratio` upsampler (alias_free_torch/resample.py UpSample1d): the input, its
+    edge samples repeated kernel_size / ratio - 1 times on each side, zero-stuffed and filtered
+    (a transposed conv of stride `ratio` with the low-pass, the same for every channel), times
+    ratio (the zeros took that much energy), cropped to ratio x the input length. Channels are
+    folded into the batch: one shared [1, 1, K] filter."""
+
+    def __init__(self, ratio=2, kernel_size=12):
         super().__init__()
-        self.act = act
+        self.ratio, self.kernel_size = ratio, kernel_size
+        taps = kaiser_sinc_lowpass(0.5 / ratio, 0.6 / ratio, kernel_size)
+        self.register_buffer('filter', taps.float().view(1, 1, kernel_size))
 
     def forward(self, x):
-        return self.act(x)
+        b, c, n = x.shape
+        r, k = self.ratio, self.kernel_size
+        edge = k // r - 1
+        y = F.conv_transpose1d(F.pad(x.reshape(b * c, 1, n), (edge, edge), mode='replicate'),
+                               self.filter, stride=r)
+        start = edge * r + (k - r) // 2   # the crop upstream takes: (k - r + 1) // 2 at the end
+        return (r * y[..., start:start + r * n]).reshape(b, c, r * n)
+
+
+class _StridedLowpass(nn.Module):
+    """The low-pass of BigVGAN's DownSample1d (alias_free_torch/filter.py LowPassFilter1d with
+    stride `ratio`): edge samples repeated kernel_size / 2 - 1 times in front (kernel_size / 2
+    for odd kernels) and kernel_size / 2 behind, then a strided conv (cross-correlation) with the
+    shared filter."""
+
+    def __init__(self, ratio, kernel_size):
+        super().__init__()
+        self.ratio, self.kernel_size = ratio, kernel_size
+        taps = kaiser_sinc_lowpass(0.5 / ratio, 0.6 / ratio, kernel_size)
+        self.register_buffer('filter', taps.float().view(1, 1, kernel_size))
+
+    def forward(self, x):
+        b, c, n = x.shape
+        k = self.kernel_size
+        front = k // 2 - (1 if k % 2 == 0 else 0)
+        y = F.conv1d(F.pad(x.reshape(b * c, 1, n), (front, k // 2), mode='replicate'),
+                     self.filter, stride=self.ratio)
+        return y.reshape(b, c, -1)
+
+
+class DownSample1d(nn.Module):
+    """BigVGAN's x`ratio` downsampler (alias_free_torch/resample.py DownSample1d)."""
+
+    def __init__(self, ratio=2, kernel_size=12):
+        super().__init__()
+        self.lowpass = _StridedLowpass(ratio, kernel_size)
+
+    def forward(self, x):
+        return self.lowpass(x)
+
+
+class Activation1d(nn.Module):
+    """BigVGAN's wrapper (alias_free_torch/act.py Activation1d with its defaults: ratio 2,
+    kernel 12 both ways): x2 upsample, activation, x2 downsample. With antialias off it holds
+    only the activation (duet-tiny's form; key names kept)."""
+
+    def __init__(self, act, antialias=False):
+        super().__init__()
+        self.act = act
+        self.antialias = antialias
+        if antialias:
+            self.upsample = UpSample1d(2, 12)
+            self.downsample = DownSample1d(2, 12)
+
+    def forward(self, x):
+        if not self.antialias:
+            return self.act(x)
+        return self.downsample(self.act(self.upsample(x)))
 
 
 def _pad(k, d):
@@ -340,13 +426,13 @@ def _pad(k, d):
 
 
 class AMPBlock1(nn.Module):
-    def __init__(self, ch, k, dil):
+    def __init__(self, ch, k, dil, antialias=False):
         super().__init__()
         self.convs1 = nn.ModuleList([nn.Conv1d(ch, ch, k, 1, dilation=d, padding=_pad(k, d))
                                      for d in dil])
         self.convs2 = nn.ModuleList([nn.Conv1d(ch, ch, k, 1, dilation=1, padding=_pad(k, 1))
                                      for _ in dil])
-        self.activations = nn.ModuleList([Activation1d(SnakeBeta(ch))
+        self.activations = nn.ModuleList([Activation1d(SnakeBeta(ch), antialias)
                                           for _ in range(2 * len(dil))])
         for conv in list(self.convs1) + list(self.convs2):
             nn.init.normal_(conv.weight, 0.0, 0.01)
@@ -366,6 +452,7 @@ class Vocoder(nn.Module):
         self.cfg = dict(c)
         ch0 = c['upsample_initial_channel']
         self.num_kernels = len(c['resblock_kernel_sizes'])
+        antialias = bool(c.get('antialias', False))
         self.conv_pre = nn.Conv1d(c['num_mels'], ch0, 7, 1, padding=3)
         self.ups = nn.ModuleList()
         for i, (u, k) in enumerate(zip(c['upsample_rates'], c['upsample_kernel_sizes'])):
@@ -376,8 +463,8 @@ class Vocoder(nn.Module):
         for i in range(len(self.ups)):
             ch = ch0 // 2 ** (i + 1)
             for k, d in zip(c['resblock_kernel_sizes'], c['resblock_dilation_sizes']):
-                self.resblocks.append(AMPBlock1(ch, k, d))
-        self.activation_post = Activation1d(SnakeBeta(ch))
+                self.resblocks.append(AMPBlock1(ch, k, d, antialias))
+        self.activation_post = Activation1d(SnakeBeta(ch), antialias)
         self.conv_post = nn.Conv1d(ch, 1, 7, 1, padding=3)
         nn.init.normal_(self.conv_post.weight, 0.0, 0.01)
 

@@ -15,7 +15,13 @@ MMAudio's mel converter and 1-D VAE and of the BigVGAN-v1 vocoder, tools/duet_ti
   channels, clip_act 1.5 (so that the +-clip_act clamps really cut: MMAudio's 256 never does
   with random weights);
 - vocoder: upsample rates [8, 8, 4] (kernels [16, 16, 8]), 16 initial channels, AMP blocks
-  [3, 7, 11] x [1, 3, 5], SnakeBeta log scale, antialias off (duet-tiny's form).
+  [3, 7, 11] x [1, 3, 5], SnakeBeta log scale, antialias off (duet-tiny's form);
+- anti-aliased vocoder (BigVGAN's Activation1d around every SnakeBeta, the released BigVGAN /
+  MMAudio form): upsample rates [4, 4, 4, 4] (kernels [8, 8, 8, 8]), 32 initial channels, AMP
+  blocks [3, 7] x [1, 3, 5]. Its filters are the kaiser-sinc taps plus a random perturbation
+  (+-0.05), different for every filter: the C loader reads them from the file, and asymmetric
+  filters, up and down different, expose a flipped or swapped filter that BigVGAN's own
+  symmetric, identical pair would hide.
 Weights are stored as duet-tiny's export stores them (MP convs baked, tensors with >= 1024
 elements in float16, vectors and statistics float32); the reference uses exactly these values
 and runs in float64 (the mel's float32 hann window and filterbank buffers are used as stored),
@@ -31,8 +37,11 @@ Stored tensors (PyTorch shapes):
     in.latent [8, 6]           random latent [L, C]
     out.dec_mel [80, 16]       VAE decode of in.latent (un-normalized log10 mel)
     out.wav [4096]             vocoder(out.dec_mel)
+    vocoder_aa.*               the anti-aliased vocoder's weights (filters included)
+    out.wav_aa [4096]          vocoder_aa(out.mel)
 Metadata: config (JSON: {"mel": ..., "audio_vae": ..., "vocoder": ...}, config.json's form),
-seed, generator.
+config_aa (the same with the anti-aliased vocoder), seed, generator. The anti-aliased case is
+drawn after everything else, so the other tensors do not depend on it.
 """
 import argparse
 import json
@@ -70,6 +79,11 @@ VOCODER = dict(num_mels=80, upsample_rates=[8, 8, 4], upsample_kernel_sizes=[16,
                upsample_initial_channel=16, resblock='1', resblock_kernel_sizes=[3, 7, 11],
                resblock_dilation_sizes=[[1, 3, 5], [1, 3, 5], [1, 3, 5]],
                activation='snakebeta', snake_logscale=True, antialias=False)
+VOCODER_AA = dict(num_mels=80, upsample_rates=[4, 4, 4, 4], upsample_kernel_sizes=[8, 8, 8, 8],
+                  upsample_initial_channel=32, resblock='1', resblock_kernel_sizes=[3, 7],
+                  resblock_dilation_sizes=[[1, 3, 5], [1, 3, 5]], activation='snakebeta',
+                  snake_logscale=True, antialias=True)
+FILTER_JITTER = 0.05
 
 
 def stored_dtype(name, t):
@@ -110,17 +124,20 @@ def random_vae(vae, gen):
     return values
 
 
-def random_vocoder(voc, gen):
+def random_vocoder(voc, gen, cfg=VOCODER):
     """Kernels uniform with variance g^2 / fan-in (transposed convs: per output sample; g 0.5
     in the residual blocks, whose sums would otherwise grow, and GAIN_POST at the end, so that
-    the tanh is not saturated), biases +-0.1, snake log-alpha / log-beta +-0.5."""
+    the tanh is not saturated), biases +-0.1, snake log-alpha / log-beta +-0.5, antialias
+    filters: their kaiser-sinc taps +- FILTER_JITTER."""
     values = {}
     for name, t in voc.state_dict().items():
         u = torch.rand(t.shape, generator=gen) * 2 - 1
-        if name.endswith('.weight'):
+        if name.endswith('.filter'):
+            values[name] = t.float() + FILTER_JITTER * u
+        elif name.endswith('.weight'):
             fan_in = t.shape[1] * t.shape[2]
             if name.startswith('ups.'):
-                stride = VOCODER['upsample_rates'][int(name.split('.')[1])]
+                stride = cfg['upsample_rates'][int(name.split('.')[1])]
                 fan_in = t.shape[0] * t.shape[2] // stride
             gain = 0.5 if name.startswith('resblocks.') else 1.0
             gain = GAIN_POST if name.startswith('conv_post.') else gain
@@ -175,6 +192,44 @@ def report_slips(mel, vae, voc, wav, m, z, latent, dec, out_wav):
     print(f'  snake alpha/beta taken as logs twice: wav {nmse(voc(dec)[0, 0], out_wav):.1e}')
 
 
+def report_slips_aa(voc, m, out):
+    """What slips in the anti-aliased activations change (each far above the tolerances)."""
+    filters = [(n, b) for n, b in voc.named_buffers() if n.endswith('.filter')]
+    saved = [b.clone() for _, b in filters]
+
+    def run(edit):
+        for (name, b), s in zip(filters, saved):
+            b.copy_(edit(name, s))
+        y = voc(m)[0, 0]
+        for (_, b), s in zip(filters, saved):
+            b.copy_(s)
+        return nmse(y, out)
+    print(f'  antialias: filters flipped: wav {run(lambda n, s: s.flip(-1)):.1e}')
+    by_name = {n: s for (n, _), s in zip(filters, saved)}
+
+    def partner(n, s):
+        return by_name[n.replace('downsample.lowpass', 'upsample') if 'downsample' in n else
+                       n.replace('upsample', 'downsample.lowpass')]
+    print(f'  antialias: up and down filters swapped: wav {run(partner):.1e}')
+    up = audio.UpSample1d.forward
+
+    def shifted(self, x):
+        y = up(self, x)
+        return torch.cat([y[..., :1], y[..., :-1]], dim=-1)
+    audio.UpSample1d.forward = shifted
+    try:
+        print(f'  antialias: upsampled one sample late: wav {nmse(voc(m)[0, 0], out):.1e}')
+    finally:
+        audio.UpSample1d.forward = up
+    for mod in voc.modules():
+        if isinstance(mod, audio.Activation1d):
+            mod.antialias = False
+    print(f'  antialias off: wav {nmse(voc(m)[0, 0], out):.1e}')
+    for mod in voc.modules():
+        if isinstance(mod, audio.Activation1d):
+            mod.antialias = True
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('out_dir', help='folder to write audio.safetensors to')
@@ -200,22 +255,31 @@ def main():
                     'in.wav_odd': wav_odd, 'out.mel_odd': m_odd[0].float(),
                     'out.latent_odd': z_odd.float(), 'in.latent': latent,
                     'out.dec_mel': dec[0].float(), 'out.wav': out_wav.float()})
+    voc_aa = audio.Vocoder(VOCODER_AA).double().eval()
+    tensors.update(store(voc_aa, 'vocoder_aa.', random_vocoder(voc_aa, gen, VOCODER_AA)))
+    with torch.no_grad():
+        out_aa = voc_aa(m)[0, 0]
+    tensors['out.wav_aa'] = out_aa.float()
     tensors = {k: v.contiguous() for k, v in tensors.items()}
 
     cfg = {'mel': MEL, 'audio_vae': dict(VAE, weights='mp_baked'), 'vocoder': VOCODER}
+    cfg_aa = dict(cfg, vocoder=VOCODER_AA)
     os.makedirs(args.out_dir, exist_ok=True)
     path = os.path.join(args.out_dir, 'audio.safetensors')
     sorted_safetensors.save(path, tensors, {'config': json.dumps(cfg), 'seed': str(SEED),
-                                'generator': 'tools/golden/audio.py'})
+                                            'config_aa': json.dumps(cfg_aa),
+                                            'generator': 'tools/golden/audio.py'})
 
     with torch.no_grad():
         report_slips(mel, vae, voc, wav, m, z, latent, dec, out_wav)
+        report_slips_aa(voc_aa, m, out_aa)
 
     def rms(t):
         return float(t.double().pow(2).mean().sqrt())
     print(f'wrote {path} ({os.path.getsize(path) / 1e3:.0f} kB): rms mel {rms(m):.3f}, '
           f'latent {rms(z):.3f}, dec_mel {rms(dec):.3f}, wav {rms(out_wav):.3f} '
-          f'(|wav| > 0.99: {int((out_wav.abs() > 0.99).sum())} of {out_wav.numel()})')
+          f'(|wav| > 0.99: {int((out_wav.abs() > 0.99).sum())} of {out_wav.numel()}), '
+          f'wav_aa {rms(out_aa):.3f} (|wav_aa| > 0.99: {int((out_aa.abs() > 0.99).sum())})')
 
 
 if __name__ == '__main__':
