@@ -347,18 +347,23 @@ def kaiser_sinc_lowpass(cutoff, half_width, kernel_size):
     return taps / taps.sum()
 
 
-class UpSample1d(nn.Module):
-    """BigVGAN's x`ratio` upsampler (alias_free_torch/resample.py UpSample1d): the input, its
-    edge samples repeated kernel_size / ratio - 1 times on each side, zero-stuffed and filtered
-    (a transposed conv of stride `ratio` with the low-pass, the same for every channel), times
-    ratio (the zeros took that much energy), cropped to ratio x the input length. Channels are
-    folded into the batch: one shared [1, 1, K] filter."""
+class _SharedLowpass(nn.Module):
+    """Holds BigVGAN's kaiser-sinc low-pass for a x`ratio` resampler as the buffer `filter`
+    [1, 1, kernel_size] (cutoff 0.5 / ratio, half width 0.6 / ratio), shared by every channel."""
 
     def __init__(self, ratio=2, kernel_size=12):
         super().__init__()
         self.ratio, self.kernel_size = ratio, kernel_size
         taps = kaiser_sinc_lowpass(0.5 / ratio, 0.6 / ratio, kernel_size)
         self.register_buffer('filter', taps.float().view(1, 1, kernel_size))
+
+
+class UpSample1d(_SharedLowpass):
+    """BigVGAN's x`ratio` upsampler (alias_free_torch/resample.py UpSample1d): the input, its
+    edge samples repeated kernel_size / ratio - 1 times on each side, zero-stuffed and filtered
+    (a transposed conv of stride `ratio` with the low-pass, the same for every channel), times
+    ratio (the zeros took that much energy), cropped to ratio x the input length. Channels are
+    folded into the batch: one shared [1, 1, K] filter."""
 
     def forward(self, x):
         b, c, n = x.shape
@@ -370,17 +375,11 @@ class UpSample1d(nn.Module):
         return (r * y[..., start:start + r * n]).reshape(b, c, r * n)
 
 
-class _StridedLowpass(nn.Module):
+class _StridedLowpass(_SharedLowpass):
     """The low-pass of BigVGAN's DownSample1d (alias_free_torch/filter.py LowPassFilter1d with
     stride `ratio`): edge samples repeated kernel_size / 2 - 1 times in front (kernel_size / 2
     for odd kernels) and kernel_size / 2 behind, then a strided conv (cross-correlation) with the
     shared filter."""
-
-    def __init__(self, ratio, kernel_size):
-        super().__init__()
-        self.ratio, self.kernel_size = ratio, kernel_size
-        taps = kaiser_sinc_lowpass(0.5 / ratio, 0.6 / ratio, kernel_size)
-        self.register_buffer('filter', taps.float().view(1, 1, kernel_size))
 
     def forward(self, x):
         b, c, n = x.shape
