@@ -13,6 +13,7 @@
 #include "core/alloc.h"
 #include "core/arena.h"
 #include "core/log.h"
+#include "core/weights.h"
 #include "core/ops.h"
 
 #define KERNEL_PRE_POST 7
@@ -77,50 +78,12 @@ duet_vocoder_load_params duet_vocoder_default_load_params(void) {
 
 /* ---------------------------------------------------------------- loading */
 
-typedef struct {
-    const duet_safetensors *st;
-    const char *prefix;
-    duet_dtype weight_dtype;
-    bool antialias;
-    duet_arena *arena;
-    duet_backend *be;
-    duet_tensor **loaded; /* every tensor loaded (named after its checkpoint entry) */
-    size_t n_loaded, cap_loaded;
-} loader;
-
-/* prefix + name with PyTorch shape (outermost first); kernels keep the file's dtype unless
- * forced, vectors are f32. */
-static duet_status load(loader *ld, const char *name, bool kernel, int n_dims,
-                        const int64_t *shape, duet_tensor **out) {
-    char full[DUET_NAME_MAX];
-    int len = snprintf(full, sizeof full, "%s%s", ld->prefix, name);
-    if (len < 0 || (size_t)len >= sizeof full) return DUET_ERR_INVALID_ARG;
-    duet_dtype dt = DUET_F32;
-    if (kernel && ld->weight_dtype != DUET_DTYPE_COUNT) dt = ld->weight_dtype;
-    else if (kernel) {
-        const duet_safetensors_tensor *t = duet_safetensors_find(ld->st, full);
-        dt = t && t->dtype != DUET_I32 ? t->dtype : DUET_F32;
-    }
-    int64_t ne[DUET_MAX_DIMS];
-    for (int i = 0; i < n_dims; i++) ne[i] = shape[n_dims - 1 - i];
-    duet_status s = duet_safetensors_load_shaped(ld->st, full, ld->arena, ld->be, dt, n_dims,
-                                                 ne, out);
-    if (s == DUET_OK) {
-        DUET_ASSERT(ld->n_loaded < ld->cap_loaded);
-        ld->loaded[ld->n_loaded++] = *out;
-    }
-    return s;
-}
-
-/* base.weight [cout, cin, k] and base.bias [cout]. */
-static duet_status load_conv(loader *ld, const char *base, int64_t cout, int64_t cin, int64_t k,
-                             duet_tensor **w, duet_tensor **b) {
-    char name[96];
+/* base.weight [cout, cin, k] (kernel) and base.bias [cout]. */
+static duet_status load_conv(duet_weights *w, const char *base, int64_t cout, int64_t cin,
+                             int64_t k, duet_tensor **wt, duet_tensor **b) {
     const int64_t ws[3] = {cout, cin, k}, bs[1] = {cout};
-    snprintf(name, sizeof name, "%s.weight", base);
-    duet_status s = load(ld, name, true, 3, ws, w);
-    snprintf(name, sizeof name, "%s.bias", base);
-    return s != DUET_OK ? s : load(ld, name, false, 1, bs, b);
+    duet_status s = duet_weights_load(w, DUET_WEIGHT_MATRIX, 3, ws, wt, "%s.weight", base);
+    return s != DUET_OK ? s : duet_weights_load(w, DUET_WEIGHT_F32, 1, bs, b, "%s.bias", base);
 }
 
 /* base.act.{alpha, beta} [ch]; with antialias also the two filters of BigVGAN's Activation1d,
@@ -128,84 +91,60 @@ static duet_status load_conv(loader *ld, const char *base, int64_t cout, int64_t
  * than recomputed: the loader then needs no kaiser design of its own, and a converter passes
  * them through. The upsampler's x ratio gain is folded into its filter here (exact: a power of
  * two). */
-static duet_status load_snake(loader *ld, const char *base, int64_t ch, bool antialias,
+static duet_status load_snake(duet_weights *w, const char *base, int64_t ch, bool antialias,
                               snake_w *a) {
-    char name[96];
     const int64_t shape[1] = {ch}, taps[3] = {1, 1, AA_TAPS};
-    snprintf(name, sizeof name, "%s.act.alpha", base);
-    duet_status s = load(ld, name, false, 1, shape, &a->alpha);
-    snprintf(name, sizeof name, "%s.act.beta", base);
-    if (s == DUET_OK) s = load(ld, name, false, 1, shape, &a->beta);
+    duet_status s = duet_weights_load(w, DUET_WEIGHT_F32, 1, shape, &a->alpha, "%s.act.alpha",
+                                      base);
+    if (s == DUET_OK)
+        s = duet_weights_load(w, DUET_WEIGHT_F32, 1, shape, &a->beta, "%s.act.beta", base);
     if (s != DUET_OK || !antialias) return s;
-    snprintf(name, sizeof name, "%s.upsample.filter", base);
-    s = load(ld, name, false, 3, taps, &a->up);
+    s = duet_weights_load(w, DUET_WEIGHT_F32, 3, taps, &a->up, "%s.upsample.filter", base);
     if (s == DUET_OK) s = duet_scale(a->up, a->up, (float)AA_RATIO, 0.0f);
-    snprintf(name, sizeof name, "%s.downsample.lowpass.filter", base);
-    return s != DUET_OK ? s : load(ld, name, false, 3, taps, &a->down);
+    return s != DUET_OK ? s : duet_weights_load(w, DUET_WEIGHT_F32, 3, taps, &a->down,
+                                                "%s.downsample.lowpass.filter", base);
 }
 
-static duet_status load_amp(loader *ld, int r, int64_t ch, int64_t k, int nd, amp_block *b) {
+static duet_status load_amp(duet_weights *w, int r, int64_t ch, int64_t k, int nd,
+                            bool antialias, amp_block *b) {
     char base[64];
     b->ch = ch;
     b->k = k;
     duet_status s = DUET_OK;
     for (int d = 0; d < nd && s == DUET_OK; d++) {
         snprintf(base, sizeof base, "resblocks.%d.convs1.%d", r, d);
-        s = load_conv(ld, base, ch, ch, k, &b->c1_w[d], &b->c1_b[d]);
+        s = load_conv(w, base, ch, ch, k, &b->c1_w[d], &b->c1_b[d]);
         snprintf(base, sizeof base, "resblocks.%d.convs2.%d", r, d);
-        if (s == DUET_OK) s = load_conv(ld, base, ch, ch, k, &b->c2_w[d], &b->c2_b[d]);
+        if (s == DUET_OK) s = load_conv(w, base, ch, ch, k, &b->c2_w[d], &b->c2_b[d]);
     }
     for (int a = 0; a < 2 * nd && s == DUET_OK; a++) {
         snprintf(base, sizeof base, "resblocks.%d.activations.%d", r, a);
-        s = load_snake(ld, base, ch, ld->antialias, &b->act[a]);
+        s = load_snake(w, base, ch, antialias, &b->act[a]);
     }
     return s;
 }
 
-static duet_status load_all(loader *ld, duet_vocoder *v) {
+static duet_status load_all(duet_weights *w, duet_vocoder *v) {
     const duet_vocoder_config *c = &v->cfg;
     int64_t ch = c->upsample_initial_channel;
-    duet_status s = load_conv(ld, "conv_pre", ch, c->num_mels, KERNEL_PRE_POST, &v->pre_w,
+    duet_status s = load_conv(w, "conv_pre", ch, c->num_mels, KERNEL_PRE_POST, &v->pre_w,
                               &v->pre_b);
     for (int i = 0; i < c->n_ups && s == DUET_OK; i++) {
-        char base[64];
         const int64_t shape[3] = {ch, ch / 2, c->upsample_kernel_sizes[i]}, bs[1] = {ch / 2};
-        snprintf(base, sizeof base, "ups.%d.0.weight", i);
-        s = load(ld, base, true, 3, shape, &v->up_w[i]);
-        snprintf(base, sizeof base, "ups.%d.0.bias", i);
-        if (s == DUET_OK) s = load(ld, base, false, 1, bs, &v->up_b[i]);
+        s = duet_weights_load(w, DUET_WEIGHT_MATRIX, 3, shape, &v->up_w[i], "ups.%d.0.weight", i);
+        if (s == DUET_OK)
+            s = duet_weights_load(w, DUET_WEIGHT_F32, 1, bs, &v->up_b[i], "ups.%d.0.bias", i);
         ch /= 2;
         for (int j = 0; j < c->n_kernels && s == DUET_OK; j++) {
             const int r = i * c->n_kernels + j;
-            s = load_amp(ld, r, ch, c->resblock_kernel_sizes[j], c->n_dilations, &v->res[r]);
+            s = load_amp(w, r, ch, c->resblock_kernel_sizes[j], c->n_dilations, c->antialias,
+                         &v->res[r]);
         }
     }
-    if (s == DUET_OK) s = load_snake(ld, "activation_post", ch, ld->antialias, &v->post);
+    if (s == DUET_OK) s = load_snake(w, "activation_post", ch, c->antialias, &v->post);
     if (s == DUET_OK)
-        s = load_conv(ld, "conv_post", 1, ch, KERNEL_PRE_POST, &v->post_w, &v->post_b);
+        s = load_conv(w, "conv_post", 1, ch, KERNEL_PRE_POST, &v->post_w, &v->post_b);
     return s;
-}
-
-static bool was_loaded(const loader *ld, const char *full) {
-    for (size_t i = 0; i < ld->n_loaded; i++)
-        if (!strcmp(ld->loaded[i]->name, full)) return true;
-    return false;
-}
-
-/* Every tensor under the prefix must have been loaded. */
-static duet_status check_unused(const loader *ld, const duet_vocoder *v) {
-    size_t n_bad = 0, np = strlen(ld->prefix);
-    for (size_t i = 0; i < duet_safetensors_count(ld->st); i++) {
-        const char *name = duet_safetensors_get(ld->st, i)->name;
-        if (strncmp(name, ld->prefix, np) || was_loaded(ld, name)) continue;
-        if (n_bad++ < 8)
-            DUET_LOGE("%s: tensor %s: not used by the vocoder (config: %d upsamplers, %d "
-                      "kernels, %d dilations)", duet_safetensors_name(ld->st), name,
-                      v->cfg.n_ups, v->cfg.n_kernels, v->cfg.n_dilations);
-    }
-    if (n_bad > 8)
-        DUET_LOGE("%s: ... %zu unused tensors in all", duet_safetensors_name(ld->st), n_bad);
-    return n_bad ? DUET_ERR_FORMAT : DUET_OK;
 }
 
 duet_status duet_vocoder_load(const duet_vocoder_config *cfg, const duet_safetensors *st,
@@ -213,9 +152,7 @@ duet_status duet_vocoder_load(const duet_vocoder_config *cfg, const duet_safeten
                               duet_vocoder **out) {
     duet_vocoder_load_params lp = p ? *p : duet_vocoder_default_load_params();
     if (out) *out = NULL;
-    if (!cfg || !st || !be || !out || (lp.prefix && strlen(lp.prefix) > 40) ||
-        (lp.weight_dtype != DUET_DTYPE_COUNT && lp.weight_dtype != DUET_F32 &&
-         lp.weight_dtype != DUET_F16 && lp.weight_dtype != DUET_BF16)) {
+    if (!cfg || !st || !be || !out || (lp.prefix && strlen(lp.prefix) > 40)) {
         DUET_LOGE("duet_vocoder_load: bad arguments");
         return DUET_ERR_INVALID_ARG;
     }
@@ -228,16 +165,18 @@ duet_status duet_vocoder_load(const duet_vocoder_config *cfg, const duet_safeten
     }
     v->cfg = *cfg;
     v->be = be;
-    loader ld = {st, lp.prefix ? lp.prefix : "vocoder.", lp.weight_dtype, cfg->antialias,
-                 v->arena, be, NULL, 0, 0};
-    /* conv_pre, conv_post: 4; per activation 2 (+ 2 filters); per upsampler 2 + per AMP block
-     * and dilation 4 conv tensors and 2 activations */
-    const size_t per_act = cfg->antialias ? 4 : 2;
-    ld.cap_loaded = 4 + per_act + (size_t)cfg->n_ups * (2 + (size_t)cfg->n_kernels *
-                                                             (4 + 2 * per_act) * cfg->n_dilations);
-    ld.loaded = duet_arena_alloc(v->arena, ld.cap_loaded * sizeof *ld.loaded);
-    s = ld.loaded ? load_all(&ld, v) : DUET_ERR_OUT_OF_MEMORY;
-    if (s == DUET_OK) s = check_unused(&ld, v);
+    duet_weights w;
+    s = duet_weights_open(&w, "vocoder", st, lp.prefix ? lp.prefix : "vocoder.", v->arena, be,
+                          lp.weight_dtype);
+    if (s == DUET_OK) {
+        s = load_all(&w, v);
+        char detail[96];
+        snprintf(detail, sizeof detail, "config: %d upsamplers, %d kernels, %d dilations%s",
+                 cfg->n_ups, cfg->n_kernels, cfg->n_dilations,
+                 cfg->antialias ? "" : ", antialias false");
+        if (s == DUET_OK) s = duet_weights_check_unused(&w, NULL, 0, detail);
+        duet_weights_close(&w);
+    }
     if (s != DUET_OK) {
         DUET_LOGE("%s: the vocoder does not load (%s)", duet_safetensors_name(st),
                   duet_status_str(s));
