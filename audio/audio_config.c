@@ -124,12 +124,7 @@ static duet_status get_int(const ctx *c, const json_t *obj, const char *field, i
 }
 
 static duet_status get_num(const ctx *c, const json_t *obj, const char *field, double *out) {
-    const json_t *v = json_object_get(obj, field);
-    if (!v) return duet_json_field_error(c, field, "required field is missing");
-    if (!json_is_number(v) || !isfinite(json_number_value(v)))
-        return duet_json_field_error(c, field, "must be a number");
-    *out = json_number_value(v);
-    return DUET_OK;
+    return duet_json_get_number(c, obj, field, NAN, -HUGE_VAL, HUGE_VAL, out);
 }
 
 /* An array of 1..max integers (max_len entries); n_out receives the count. */

@@ -14,6 +14,7 @@
 
 #include "cli.h"
 #include "cli/job.h"
+#include "cli/model_defaults.h"
 #include "core/alloc.h"
 
 #define MAX_JOBS 100000
@@ -138,7 +139,8 @@ static int parse_args(int argc, char **argv, batch_args *a) {
 /* True when --resume applies: the job loads and its output exists. */
 static bool already_done(const char *path) {
     duet_job *job = NULL;
-    if (duet_job_load(path, NULL, &job) != DUET_OK) return false;
+    duet_job_defaults d = duet_render_job_defaults(); /* the model's limits, as render checks */
+    if (duet_job_load(path, &d, &job) != DUET_OK) return false;
     struct stat sb;
     bool done = !stat(job->output_path, &sb) && S_ISREG(sb.st_mode) && sb.st_size > 0;
     duet_job_free(&job);

@@ -228,7 +228,7 @@ static duet_status run(const duet_render_args *a, const duet_job *job, duet_rend
     double t0 = duet_render_now_s();
     if (st == DUET_OK && !duet_render_refs_load(a, job, refs)) st = DUET_ERR_IO;
     if (st == DUET_OK) st = duet_backend_new(&a->backend, be);
-    if (st == DUET_OK && !duet_render_model_load(a, job, *be, m)) st = DUET_ERR_IO;
+    if (st == DUET_OK) st = duet_render_model_load(a, job, *be, m);
     t[0] = duet_render_now_s() - t0;
     for (int i = 0; st == DUET_OK && i < job->n_shots; i++)
         st = duet_render_shot(a, m, job, i, refs, outs, &rec[i]);
@@ -252,7 +252,8 @@ int duet_cmd_render(int argc, char **argv) {
     int rc = parse_args(argc, argv, &a);
     if (rc >= 0) return rc;
     duet_job *job = NULL;
-    if (duet_job_load(a.job, NULL, &job) != DUET_OK) {
+    duet_job_defaults d = duet_render_job_defaults();
+    if (duet_job_load(a.job, &d, &job) != DUET_OK) {
         fprintf(stderr, "duet render: cannot use job script %s (see the messages above)\n", a.job);
         return 1;
     }

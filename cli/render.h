@@ -5,9 +5,10 @@
  *                   loads, encoded to clean latents per shot
  *   render_shot.c   one shot: text -> DiT sampling with its given latents -> frames and sound
  *   render_clip.c   the shots joined into one clip (mux/assemble.h) and streamed to the MP4
- * Geometry and rates are duet-tiny's (tools/duet_tiny/config.py): 16 kHz audio, 512 samples
- * per audio latent token, 16 x 16 pixels per latent cell, 4 frames per latent frame after the
- * first. */
+ * Geometry and rates are duet-tiny's (tools/duet_tiny/config.py) and Ovi's alike: 16 kHz audio,
+ * 512 samples per audio latent token, 16 x 16 pixels per latent cell, 4 frames per latent frame
+ * after the first. Frame size, frame rate, steps and the sampler come from the model's
+ * config.json (model_defaults.h). */
 #ifndef DUET_RENDER_H
 #define DUET_RENDER_H
 
@@ -18,6 +19,7 @@
 #include "audio/audio_vae.h"
 #include "audio/vocoder.h"
 #include "cli/job.h"
+#include "cli/model_defaults.h"
 #include "core/arena.h"
 #include "core/backend.h"
 #include "core/safetensors.h"
@@ -47,6 +49,7 @@ typedef struct {
  * when a shot needs them (venc: an image or a continuation; aenc: reference audio). */
 typedef struct {
     char dir[4096];
+    duet_model_defaults defaults; /* config.json "clip" and "sampler" */
     duet_dit_config cfg;
     duet_safetensors *st;
     duet_tokenizer *tok;
@@ -109,9 +112,10 @@ void duet_render_progress(const duet_render_args *a, int shot, const char *stage
 double duet_render_now_s(void);
 
 /* render_model.c. Looks the job's model up ($DUET_MODELS/<name>, else models/<name>; a path as
- * given) and loads everything the job needs on `be`. Messages name the missing file or part.
+ * given) and loads everything the job needs on `be`. Messages name the missing file or part;
+ * returns the failing part's status (DUET_ERR_NOT_FOUND for a missing folder or file).
  * duet_render_model_free accepts a partly loaded model. */
-bool duet_render_model_load(const duet_render_args *a, const duet_job *job, duet_backend *be,
+duet_status duet_render_model_load(const duet_render_args *a, const duet_job *job, duet_backend *be,
                             duet_render_model *m);
 void duet_render_model_free(duet_render_model *m);
 

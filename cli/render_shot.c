@@ -68,11 +68,20 @@ static duet_status stage_end(stage_ctx *c, duet_render_stage k, duet_status st) 
     return st;
 }
 
+/* The shot's prompt and its negative prompts: the shot's, else the job's (both in s), else the
+ * model's own (config.json "sampler"; "" is Ovi's default, the lone EOS). */
+static void shot_texts(const duet_render_model *m, const duet_job_shot *s, const char *t[3]) {
+    t[0] = s->prompt;
+    t[1] = s->negative_video ? s->negative_video : m->defaults.video_negative;
+    t[2] = s->negative_audio ? s->negative_audio : m->defaults.audio_negative;
+}
+
 /* The prompt and the negatives tokenize (a broken tokenizer model is reported here). */
 static duet_status tokenize_all(const duet_render_model *m, const duet_job_shot *s) {
     int32_t *ids = duet_malloc(sizeof *ids * DUET_RENDER_MAX_PROMPT_IDS);
     if (!ids) return DUET_ERR_OUT_OF_MEMORY;
-    const char *texts[3] = {s->prompt, s->negative_video, s->negative_audio};
+    const char *texts[3];
+    shot_texts(m, s, texts);
     duet_status st = DUET_OK;
     for (int k = 0; k < 3 && st == DUET_OK; k++) {
         size_t n = 0;
@@ -87,12 +96,11 @@ static duet_status tokenize_all(const duet_render_model *m, const duet_job_shot 
     return st;
 }
 
-/* The prompt and both negative prompts -> context rows (Ovi's padded [dim, text_len]). A
- * missing negative is "" (Ovi's default: the lone EOS). */
+/* The prompt and both negative prompts -> context rows (Ovi's padded [dim, text_len]). */
 static duet_status encode_texts(const duet_render_model *m, duet_arena *ar,
                                 const duet_job_shot *s, duet_tensor *ctx[3]) {
-    const char *texts[3] = {s->prompt, s->negative_video ? s->negative_video : "",
-                            s->negative_audio ? s->negative_audio : ""};
+    const char *texts[3];
+    shot_texts(m, s, texts);
     duet_status st = DUET_OK;
     for (int k = 0; k < 3 && st == DUET_OK; k++) {
         ctx[k] = duet_tensor_new4(ar, m->be, DUET_F32, m->tcfg.dim, m->tcfg.text_len, 1, 1);
@@ -173,7 +181,10 @@ static duet_status sample_shot(stage_ctx *c, const duet_render_model *m, const d
     duet_tensor *au = duet_tensor_new4(ar, m->be, DUET_F32, cfg->audio.in_dim, p->sh.audio_len,
                                        1, 1);
     duet_generate_params gp = duet_generate_default_params();
+    gp.solver = m->defaults.solver;
     gp.n_steps = job->steps;
+    gp.shift = m->defaults.shift;
+    gp.slg_layer = m->defaults.slg_layer;
     gp.video_guidance = job->guidance_video;
     gp.audio_guidance = job->guidance_audio;
     gp.seed = s->seed;

@@ -37,6 +37,39 @@ duet_status duet_json_get_int(const duet_json_ctx *c, const json_t *obj, const c
     return DUET_OK;
 }
 
+duet_status duet_json_get_number(const duet_json_ctx *c, const json_t *obj, const char *field,
+                                 double def, double lo, double hi, double *out) {
+    const json_t *v = json_object_get(obj, field);
+    if (!v) {
+        if (isnan(def)) return duet_json_field_error(c, field, "required field is missing");
+        *out = def;
+        return DUET_OK;
+    }
+    if (!json_is_number(v) || !isfinite(json_number_value(v)))
+        return duet_json_field_error(c, field, "must be a number");
+    double d = json_number_value(v);
+    if (d < lo || d > hi) {
+        char msg[96];
+        snprintf(msg, sizeof msg, "%.17g is out of range [%g, %g]", d, lo, hi);
+        return duet_json_field_error(c, field, msg);
+    }
+    *out = d;
+    return DUET_OK;
+}
+
+duet_status duet_json_get_string(const duet_json_ctx *c, const json_t *obj, const char *field,
+                                 const char *def, const char **out) {
+    const json_t *v = json_object_get(obj, field);
+    if (!v) {
+        if (!def) return duet_json_field_error(c, field, "required field is missing");
+        *out = def;
+        return DUET_OK;
+    }
+    if (!json_is_string(v)) return duet_json_field_error(c, field, "must be a string");
+    *out = json_string_value(v);
+    return DUET_OK;
+}
+
 void duet_json_warn_unknown(const duet_json_ctx *c, const json_t *obj, const char *const *known,
                             size_t n_known) {
     const char *key;

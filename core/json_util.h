@@ -28,6 +28,16 @@ duet_status duet_json_field_error(const duet_json_ctx *c, const char *field, con
 duet_status duet_json_get_int(const duet_json_ctx *c, const json_t *obj, const char *field,
                               int64_t def, int64_t lo, int64_t hi, int64_t *out);
 
+/* A finite number field in [lo, hi]; a missing field takes `def`, or is an error when def is
+ * NaN. Returns DUET_OK or DUET_ERR_FORMAT (logged). */
+duet_status duet_json_get_number(const duet_json_ctx *c, const json_t *obj, const char *field,
+                                 double def, double lo, double hi, double *out);
+
+/* A string field; a missing field takes `def`, or is an error when def is NULL. *out points
+ * into obj (or is def). Returns DUET_OK or DUET_ERR_FORMAT (logged). */
+duet_status duet_json_get_string(const duet_json_ctx *c, const json_t *obj, const char *field,
+                                 const char *def, const char **out);
+
 /* Warns "file: section.key: unknown field ignored" for each key of obj not in known[]. */
 void duet_json_warn_unknown(const duet_json_ctx *c, const json_t *obj, const char *const *known,
                             size_t n_known);

@@ -293,8 +293,11 @@ def clip_geometry(variant):
     side = max(32, round(v['area'] ** 0.5 / 32) * 32)   # Python's round, as Ovi's _n32
     n_frames = 1 + 4 * (v['video_frames'] - 1)
     n_samples = v['audio_tokens'] * 2 * MEL['hop']       # one x2 upsample in the audio VAE
-    clip = dict(fps=FPS, n_frames=n_frames, size=side, sample_rate_hz=MEL['sample_rate_hz'],
-                n_samples=n_samples, target_area_px=v['area'], audio_prompt=v['audio_tag'])
+    # size_multiple: Ovi rounds frame sides to multiples of 32 (_n32: the Wan2.2 VAE's 16x
+    # and the DiT's 2x2 patch); duet render's other limits default from size, n_frames, fps
+    clip = dict(fps=FPS, n_frames=n_frames, size=side, size_multiple=32,
+                sample_rate_hz=MEL['sample_rate_hz'], n_samples=n_samples,
+                target_area_px=v['area'], audio_prompt=v['audio_tag'])
     latent = dict(video_frames=v['video_frames'], video_h=side // 16, video_w=side // 16,
                   audio_tokens=v['audio_tokens'])
     return clip, latent

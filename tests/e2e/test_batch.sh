@@ -1,7 +1,8 @@
 #!/bin/sh
 # duet batch through the command: a failing job does not stop the rest, --resume skips jobs
 # whose output exists, --shard i/N takes jobs i, i+N, ... of the sorted list.
-# Without a model every render fails; what is checked is which jobs were taken and how.
+# The model folder holds only duet-tiny's config.json: every script checks, every render fails
+# at the load; what is checked is which jobs were taken and how.
 # Usage: test_batch.sh PATH/TO/duet
 set -u
 DUET=$1
@@ -21,7 +22,9 @@ done
 printf '{"shots": [' >"$T/jobs/b.json"   # malformed: must not stop c and d
 echo not-really-an-mp4 >"$T/jobs/d.mp4"   # d is finished for --resume
 
-export DUET_MODELS="$T/nowhere"
+mkdir -p "$T/models/duet-tiny"
+cp "$(dirname "$0")/../../models/duet-tiny/config.json" "$T/models/duet-tiny/"
+export DUET_MODELS="$T/models"
 "$DUET" batch "$T/jobs" --backend cpu >"$T/log" 2>&1; rc=$?
 check all_taken_one_failure_does_not_stop [ $rc -ne 0 ]
 check four_failed grep -q "0 rendered, 0 skipped, 4 failed" "$T/log"

@@ -39,6 +39,11 @@ cat >"$T/no_ref.json" <<'J'
 J
 expect missing_reference "missing_face.png" -- "$DUET" render "$T/no_ref.json" --backend cpu
 
+# A model folder with duet-tiny's settings but no weights: scripts are checked against the
+# model's config.json, and what fails later must fail before any weight is looked for.
+mkdir -p "$T/settings_only/duet-tiny"
+cp "$(dirname "$0")/../../models/duet-tiny/config.json" "$T/settings_only/duet-tiny/"
+
 # Right magic bytes (the script check passes), broken content (decoding fails).
 printf '\211PNG\r\n\032\nbroken' >"$T/corrupt.png"
 printf 'RIFF\044\000\000\000WAVEjunk' >"$T/corrupt.wav"
@@ -47,7 +52,8 @@ cat >"$T/corrupt_ref.json" <<'J'
  "shots": [{"prompt": "a red round head", "image": "corrupt.png", "duration_s": 1},
            {"prompt": "a red round head", "audio": "corrupt.wav", "duration_s": 1}]}
 J
-expect corrupt_references "cannot use audio" -- "$DUET" render "$T/corrupt_ref.json" --backend cpu
+DUET_MODELS="$T/settings_only" expect corrupt_references "cannot use audio" -- \
+    "$DUET" render "$T/corrupt_ref.json" --backend cpu
 grep -q "cannot use image" "$T/out.txt" || { echo "FAIL corrupt png not reported"; fails=$((fails + 1)); }
 
 # Conditioning and transitions that cannot work: refused by the script check, before any work.
@@ -81,9 +87,24 @@ printf 'RIFF\044\000\000\000WAVEfmt \020\000\000\000\001\000\001\000\200\076\000
 cat >"$T/empty_audio.json" <<'J'
 {"shots": [{"prompt": "a red round head", "duration_s": 1, "audio": "empty.wav"}]}
 J
-DUET_MODELS="$T/nowhere" expect empty_audio "audio .*empty.wav has no samples" -- \
+DUET_MODELS="$T/settings_only" expect empty_audio "audio .*empty.wav has no samples" -- \
     "$DUET" render "$T/empty_audio.json" --backend cpu
-grep -q "not found" "$T/out.txt" && { echo "FAIL empty_audio: the model was looked up first"; fails=$((fails + 1)); }
+grep -q "model file missing" "$T/out.txt" && { echo "FAIL empty_audio: the weights were looked up first"; fails=$((fails + 1)); }
+
+# The model's own settings: its limits apply to the script, a bad config.json is reported at
+# the script's "model" field with the file and the field.
+cat >"$T/too_big.json" <<'J'
+{"output": "too_big.mp4", "width": 512, "shots": [{"prompt": "a red round head", "duration_s": 1}]}
+J
+DUET_MODELS="$T/settings_only" expect size_over_model_limit "width: must be within \[64, 256\], got 512" -- \
+    "$DUET" render "$T/too_big.json" --backend cpu
+mkdir -p "$T/bad_sampler/duet-tiny"
+sed 's/"solver": "unipc"/"solver": "ddim"/' "$T/settings_only/duet-tiny/config.json" \
+    >"$T/bad_sampler/duet-tiny/config.json"
+DUET_MODELS="$T/bad_sampler" expect bad_model_sampler "config.json: sampler.solver: must be" -- \
+    "$DUET" render "$T/no_model.json" --backend cpu
+grep -q "no_model.json:1:11: model: cannot use the model's settings" "$T/out.txt" ||
+    { echo "FAIL bad_model_sampler: not reported at the model field"; cat "$T/out.txt"; fails=$((fails + 1)); }
 
 # A model folder lacking its weights.
 mkdir -p "$T/models/duet-tiny"

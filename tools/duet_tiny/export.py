@@ -61,13 +61,20 @@ def flat_state(models):
     return res
 
 
+# What `duet render` accepts with this model (cli/model_defaults.h reads them from config.json):
+# shots up to 4 s (trained on 49-frame, ~3 s clips; RoPE carries a little past that), square
+# or not, sides from 64 to 256 px in steps of one latent cell after patching (16 px).
+RENDER_LIMITS = dict(max_seconds=4.0, size_multiple=16, min_size=64, max_size=256)
+
+
 def full_config(cfg):
     vcfg, acfg = C.tower_configs(cfg)
     t = dict(cfg['text'])
     t.update(tokenizer='tokenizer.model', pad_id=PAD_ID, eos_id=EOS_ID, relative_attention=
              'per-layer bidirectional buckets, unscaled scores (Wan T5)', key_names='wan_t5')
     return dict(
-        model='duet-tiny', format_version=1, clip=C.CLIP, mel=C.MEL, latent=C.LATENT,
+        model='duet-tiny', format_version=1, clip=dict(C.CLIP, **RENDER_LIMITS), mel=C.MEL,
+        latent=C.LATENT,
         video_model=vcfg, audio_model=acfg, text_encoder=t, video_vae=cfg['video_vae'],
         audio_vae=dict(cfg['audio_vae'], weights='mp_baked'), vocoder=cfg['vocoder'],
         sampler=cfg['sampler'], prefixes=list(PREFIXES))

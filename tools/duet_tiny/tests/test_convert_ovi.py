@@ -7,9 +7,8 @@ together, an existing output) with nothing left behind, and end to end: the C en
 part: DiT, text encoder, video VAE decoder and encoder (a reference image), audio VAE decoder
 and encoder (a reference audio) and the vocoder.
 
-The end-to-end conversion uses --no-antialias: duet's vocoder config parser refuses
-"antialias": true until anti-aliased activations land in audio/vocoder.c (another branch);
-then the default (filters kept) should be rendered here too.
+The end-to-end conversion is the default one (BigVGAN's anti-aliasing filters kept, vocoder
+"antialias": true), which the C vocoder implements.
 
 Run (needs torch + safetensors, and the C build for the end-to-end test; tools/test.sh builds
 first): python3 -m unittest discover -s tools/duet_tiny/tests -t ."""
@@ -73,7 +72,7 @@ class ConvertOviTest(unittest.TestCase):
             audio_guidance_scale=3.0, slg_layer=11,
             video_negative_prompt='jitter, bad hands, blur, distortion',
             audio_negative_prompt='robotic, muffled, echo, distorted'))
-        self.assertEqual(cfg['clip'], dict(fps=24, n_frames=121, size=704,
+        self.assertEqual(cfg['clip'], dict(fps=24, n_frames=121, size=704, size_multiple=32,
                                            sample_rate_hz=16000, n_samples=80384,
                                            target_area_px=518400,
                                            audio_prompt='<AUDCAP>...<ENDAUDCAP>'))
@@ -183,33 +182,67 @@ class ConvertOviTest(unittest.TestCase):
         self.assertIn(k, str(e.exception))
         self.assertIn('fp8', str(e.exception))
 
+    def render(self, work, job, *args):
+        with open(os.path.join(work, 'job.json'), 'w') as f:
+            json.dump(job, f)
+        r = subprocess.run([DUET, 'render', 'job.json', '--backend', 'cpu', '--progress=json',
+                            *args], cwd=work, capture_output=True, text=True, timeout=900)
+        return r.returncode, r.stdout + r.stderr
+
     def test_render_end_to_end(self):
         """duet render loads every converted part and renders (random weights: the clip is
-        noise; this checks loading, shapes and the pipeline, not quality)."""
+        noise; this checks loading, shapes and the pipeline, not quality), with the clip and
+        sampler settings the folder's config.json gives."""
         self.assertTrue(os.access(DUET, os.X_OK), f'{DUET} not built (meson compile -C build, '
                         'or set DUET_BIN): the end-to-end test needs it')
-        model = self.convert('ovi-noaa', '--no-antialias')
+        model = self.convert('ovi-aa')
         work = tempfile.mkdtemp(dir=self.tmp.name)
         for name in ('face.png', 'voice.wav'):
             shutil.copy(os.path.join(U.ROOT, 'samples', name), work)
-        job = dict(model=model, output='out.mp4', width=64, height=64, steps=2, seed=3,
-                   shots=[dict(prompt='A red round head says <S>ba di<E>. <AUDCAP>a voice'
-                                      '<ENDAUDCAP>', image='face.png', audio='voice.wav',
-                               duration_s=1),
-                          dict(prompt='A blue square head. <AUDCAP>a low hum<ENDAUDCAP>',
-                               duration_s=1)])
-        with open(os.path.join(work, 'job.json'), 'w') as f:
-            json.dump(job, f)
-        r = subprocess.run([DUET, 'render', 'job.json', '--backend', 'cpu', '--progress=json'],
-                           cwd=work, capture_output=True, text=True, timeout=900)
-        log = r.stdout + r.stderr
-        self.assertEqual(r.returncode, 0, log)
+        shots = [dict(prompt='A red round head says <S>ba di<E>. <AUDCAP>a voice<ENDAUDCAP>',
+                      image='face.png', audio='voice.wav', duration_s=1),
+                 dict(prompt='A blue square head. <AUDCAP>a low hum<ENDAUDCAP>',
+                      duration_s=1)]
+        # As converted, the folder holds Ovi's clip: 704 px sides in steps of 32, 24 fps, and
+        # skip-layer guidance at block 11, which the two-block test DiT does not have.
+        rc, log = self.render(work, dict(model=model, output='out.mp4', width=64, shots=shots))
+        self.assertNotEqual(rc, 0, log)
+        self.assertIn('width', log)
+        self.assertIn('[352, 1408]', log)
+        rc, log = self.render(work, dict(model=model, output='out.mp4', width=352, height=352,
+                                         fps=16, shots=shots))
+        self.assertNotEqual(rc, 0, log)
+        self.assertIn("must be 24 (the model's frame rate)", log)
+        rc, log = self.render(work, dict(model=model, output='out.mp4', width=352, height=352,
+                                         steps=1, shots=shots))
+        self.assertNotEqual(rc, 0, log)
+        self.assertIn('sampler.slg_layer 11: the DiT has 2 blocks', log)
+        self.assertFalse(os.path.exists(os.path.join(work, 'out.mp4')))
+        # A small clip for the small DiT; the job leaves size, fps and steps to the model.
+        model = shutil.copytree(model, os.path.join(work, 'ovi-small'))
+        cfg_path = os.path.join(model, 'config.json')
+        with open(cfg_path) as f:
+            cfg = json.load(f)
+        cfg['clip'].update(size=64)
+        cfg['sampler'].update(steps=2, slg_layer=1)
+        with open(cfg_path, 'w') as f:
+            json.dump(cfg, f)
+        frames = os.path.join(work, 'frames')
+        os.mkdir(frames)
+        rc, log = self.render(work, dict(model=model, output='out.mp4', seed=3, shots=shots),
+                              '--frames', frames)
+        self.assertEqual(rc, 0, log)
         self.assertIn('"stage":"load","state":"done"', log)
         for shot, stage in ((0, 'reference_encode'), (1, 'video_vae'), (1, 'audio_vae'),
                             (1, 'vocoder')):
             self.assertIn(f'"shot":{shot},"stage":"{stage}","state":"done"', log)
+        self.assertIn('"shot":1,"stage":"sample","step":2,"steps":2', log)
+        pngs = sorted(os.listdir(frames))
+        self.assertEqual(len(pngs), 48, pngs)          # two 1 s shots at Ovi's 24 fps
+        with open(os.path.join(frames, pngs[0]), 'rb') as f:
+            width, height = struct.unpack('>II', f.read(24)[16:24])
+        self.assertEqual((width, height), (64, 64))
         self.assertGreater(os.path.getsize(os.path.join(work, 'out.mp4')), 0)
-
 
 if __name__ == '__main__':
     unittest.main()
