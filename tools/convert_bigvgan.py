@@ -32,13 +32,12 @@ Output f32 by default (--dtype bf16|f16 rounds the folded kernels).
 """
 import argparse
 import json
-import os
 import sys
 
 import torch
 
 from convert_common import (ConvertError, Part, as_state_dict, check_shapes, load_pickle,
-                            parse_ints, shape_of, tensor_entry, write_config_out, write_part)
+                            convert_part, parse_ints, shape_of, tensor_entry)
 
 # mmaudio/ext/bigvgan/bigvgan_vocoder.yml (commit 974010a0).
 MMAUDIO_YML = dict(num_mels=80, upsample_rates=[4, 4, 2, 2, 2, 2],
@@ -238,24 +237,13 @@ def main(argv=None):
     ap.add_argument('--dilations', help='per resblock kernel, comma-separated (default 1,3,5)')
     ap.add_argument('--config-out', help='also write {"vocoder": {...}} to this JSON')
     args = ap.parse_args(argv)
-    try:
+
+    def make_part():
         rates = parse_ints(args.upsample_rates, '--upsample-rates') if args.upsample_rates \
             else None
         dil = parse_ints(args.dilations, '--dilations') if args.dilations else None
-        part = plan(args.src, args.dtype, not args.no_antialias, rates, dil)
-        nbytes = write_part(part, args.out, args.prefix,
-                            {'converter': 'tools/convert_bigvgan.py', 'format': 'pt',
-                             'source': os.path.basename(args.src)})
-        if args.config_out:
-            write_config_out(args.config_out, 'vocoder', part.config)
-    except ConvertError as e:
-        print(f'convert_bigvgan: {e}', file=sys.stderr)
-        return 1
-    for n in part.notes:
-        print(f'note: {n}')
-    print(f'wrote {args.out} ({nbytes / 1e9:.2f} GB, prefix "{args.prefix}"): '
-          f'{json.dumps(part.config, sort_keys=True)}')
-    return 0
+        return plan(args.src, args.dtype, not args.no_antialias, rates, dil)
+    return convert_part('convert_bigvgan', 'vocoder', args, make_part)
 
 
 if __name__ == '__main__':

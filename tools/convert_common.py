@@ -14,6 +14,7 @@ names in the message (the first few of each; the count of the rest).
 """
 import json
 import os
+import sys
 import struct
 import warnings
 
@@ -214,6 +215,27 @@ def write_config_out(path, key, config):
     with open(path, 'w') as f:
         json.dump({key: config}, f, indent=2, sort_keys=True)
         f.write('\n')
+
+
+def convert_part(tool, section, args, make_part):
+    """The command-line end of a part converter: make_part() plans the part, which is written
+    to args.out under args.prefix (and its config to args.config_out, when given); notes and a
+    summary on stdout, a ConvertError as one line on stderr. Returns the exit status."""
+    try:
+        part = make_part()
+        nbytes = write_part(part, args.out, args.prefix,
+                            {'converter': f'tools/{tool}.py', 'format': 'pt',
+                             'source': os.path.basename(args.src)})
+        if args.config_out:
+            write_config_out(args.config_out, section, part.config)
+    except ConvertError as e:
+        print(f'{tool}: {e}', file=sys.stderr)
+        return 1
+    for n in part.notes:
+        print(f'note: {n}')
+    print(f'wrote {args.out} ({nbytes / 1e9:.2f} GB, prefix "{args.prefix}"): '
+          f'{json.dumps(part.config, sort_keys=True)}')
+    return 0
 
 
 def parse_ints(text, what):

@@ -34,13 +34,12 @@ baked values are computed in f32, as MMAudio does); --dtype bf16|f16 rounds them
 import argparse
 import json
 import math
-import os
 import sys
 
 import torch
 
-from convert_common import (ConvertError, Part, as_state_dict, check_shapes, load_pickle,
-                            shape_of, tensor_entry, write_config_out, write_part)
+from convert_common import (ConvertError, Part, as_state_dict, check_shapes, convert_part,
+                            load_pickle, shape_of, tensor_entry)
 
 MP_EPS = 1e-4  # edm2_utils.normalize's default eps
 # hkchengrex/MMAudio mmaudio/ext/autoencoder/vae.py, DATA_MEAN_80D and DATA_STD_80D (commit
@@ -221,21 +220,8 @@ def main(argv=None):
                     help='dtype of the baked conv weights (default f32)')
     ap.add_argument('--config-out', help='also write {"audio_vae": {...sizes}} to this JSON')
     args = ap.parse_args(argv)
-    try:
-        part = plan(args.src, args.dtype)
-        nbytes = write_part(part, args.out, args.prefix,
-                            {'converter': 'tools/convert_mmaudio_vae.py', 'format': 'pt',
-                             'source': os.path.basename(args.src)})
-        if args.config_out:
-            write_config_out(args.config_out, 'audio_vae', part.config)
-    except ConvertError as e:
-        print(f'convert_mmaudio_vae: {e}', file=sys.stderr)
-        return 1
-    for n in part.notes:
-        print(f'note: {n}')
-    print(f'wrote {args.out} ({nbytes / 1e9:.2f} GB, prefix "{args.prefix}"): '
-          f'{json.dumps(part.config, sort_keys=True)}')
-    return 0
+    return convert_part('convert_mmaudio_vae', 'audio_vae', args,
+                        lambda: plan(args.src, args.dtype))
 
 
 if __name__ == '__main__':

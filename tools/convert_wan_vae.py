@@ -26,15 +26,13 @@ tensor at a time; the output goes to OUT.tmp, renamed when complete.
 """
 import argparse
 import json
-import os
 import re
 import sys
 
 import torch
 
 from convert_common import (DTYPE_CHOICES, ConvertError, Part, as_state_dict, check_shapes,
-                            load_pickle, out_dtype, shape_of, tensor_entry, write_config_out,
-                            write_part)
+                            convert_part, load_pickle, out_dtype, shape_of, tensor_entry)
 
 # Wan2.2's latent statistics: Wan-Video/Wan2.2 wan/modules/vae2_2.py, class Wan2_2_VAE,
 # __init__ (`mean = torch.tensor([...])`, `std = torch.tensor([...])`; self.scale = [mean,
@@ -223,21 +221,8 @@ def main(argv=None):
                     'z_dim is not 48')
     ap.add_argument('--config-out', help='also write {"video_vae": {...sizes}} to this JSON')
     args = ap.parse_args(argv)
-    try:
-        part = plan(args.src, args.dtype, args.latent_stats)
-        nbytes = write_part(part, args.out, args.prefix,
-                            {'converter': 'tools/convert_wan_vae.py', 'format': 'pt',
-                             'source': os.path.basename(args.src)})
-        if args.config_out:
-            write_config_out(args.config_out, 'video_vae', part.config)
-    except ConvertError as e:
-        print(f'convert_wan_vae: {e}', file=sys.stderr)
-        return 1
-    for n in part.notes:
-        print(f'note: {n}')
-    print(f'wrote {args.out} ({nbytes / 1e9:.2f} GB, prefix "{args.prefix}"): '
-          f'{json.dumps(part.config, sort_keys=True)}')
-    return 0
+    return convert_part('convert_wan_vae', 'video_vae', args,
+                        lambda: plan(args.src, args.dtype, args.latent_stats))
 
 
 if __name__ == '__main__':
