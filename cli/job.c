@@ -417,6 +417,19 @@ static void check_size(ctx *c, const jpath *p, const json_t *v, int *out) {
     *out = (int)x;
 }
 
+/* The frame's area within the model's range (reported at width, else height, else the top). */
+static void check_area(ctx *c, const json_t *root, const duet_job *job) {
+    int64_t area = (int64_t)job->width * job->height;
+    if ((!c->d.min_area || area >= c->d.min_area) && (!c->d.max_area || area <= c->d.max_area))
+        return;
+    const char *key = json_object_get(root, "width") ? "width"
+                      : json_object_get(root, "height") ? "height" : NULL;
+    jpath top = {.n = 0}, p = key ? path_key(&top, key) : top;
+    report(c, &p, false, "%dx%d is %lld pixels a frame; this model takes %lld to %lld "
+           "(its default is %dx%d)", job->width, job->height, (long long)area,
+           (long long)c->d.min_area, (long long)c->d.max_area, c->d.width, c->d.height);
+}
+
 static void check_guidance(ctx *c, const jpath *p, const json_t *v, duet_job *job) {
     double g;
     if (json_is_object(v)) {
@@ -516,6 +529,7 @@ static void check_root(ctx *c, const json_t *root, duet_job *job, const char *sc
                  n_suggested < N_OF(suggested))
             suggested[n_suggested++] = str;
     }
+    check_area(c, root, job);
     check_output(c, json_object_get(root, "output"), job, script_name);
     const json_t *shots = json_object_get(root, "shots");
     jpath p = path_key(&top, "shots");

@@ -43,6 +43,7 @@ struct duet_job_defaults {
     /* limits */
     int size_multiple;        /* width and height must be multiples of this */
     int min_size, max_size;   /* each of width and height within [min_size, max_size] */
+    int64_t min_area, max_area; /* width * height within [min_area, max_area]; 0: no limit */
     int min_fps, max_fps;     /* frame rates the model can produce */
     int max_steps;            /* steps within [1, max_steps] */
     float max_guidance;       /* guidance within [1, max_guidance] (1 = no guidance) */

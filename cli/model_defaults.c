@@ -37,6 +37,10 @@ static duet_status parse_clip(const duet_json_ctx *c, const json_t *o, duet_mode
                 &m->min_size);
     if (s == DUET_OK) s = get_int(c, o, "max_size", 2 * (int64_t)m->size, m->size, 16384,
                                   &m->max_size);
+    int64_t area = 0;
+    if (s == DUET_OK) s = duet_json_get_int(c, o, "target_area_px", 0, 0,
+                                            (int64_t)m->max_size * m->max_size, &area);
+    m->target_area = area;
     double max_s = 0;
     if (s == DUET_OK) s = duet_json_get_number(c, o, "max_seconds", m->n_frames / (double)m->fps,
                                                1e-3, 3600, &max_s);
@@ -127,6 +131,10 @@ void duet_model_defaults_apply(const duet_model_defaults *m, duet_job_defaults *
     d->min_size = m->min_size;
     d->max_size = m->max_size;
     d->max_shot_s = m->max_seconds;
+    /* Ovi's area check: "more than 10% smaller or larger than model's target area"
+     * (ovi/ovi_fusion_engine.py generate) */
+    d->min_area = m->target_area ? (m->target_area * 9 + 9) / 10 : 0;
+    d->max_area = m->target_area ? m->target_area * 11 / 10 : 0;
 }
 
 bool duet_model_dir(const char *model, bool is_path, char *dir, size_t n) {

@@ -6,7 +6,9 @@
  *
  * "clip": fps, n_frames, size (required: the frame rate, the frame count and the square frame
  *   side the model was trained at); optional limits: size_multiple (16), min_size
- *   (size / 2 rounded down to the multiple), max_size (2 * size), max_seconds (n_frames / fps).
+ *   (size / 2 rounded down to the multiple), max_size (2 * size), max_seconds (n_frames / fps),
+ *   target_area_px (none): the frame area the model was trained at; width x height must then
+ *   be within 10 % of it (Ovi warns beyond that and snaps to it, ovi/ovi_fusion_engine.py).
  * "sampler": solver ("unipc" | "euler"), steps, shift, video_guidance_scale,
  *   audio_guidance_scale (required); slg_layer (-1: off), video_negative_prompt,
  *   audio_negative_prompt ("") optional. */
@@ -20,6 +22,7 @@
 typedef struct {
     int fps, n_frames, size;        /* as trained */
     int size_multiple, min_size, max_size;
+    int64_t target_area;            /* 0: none */
     double max_seconds;
     duet_solver solver;
     int steps;

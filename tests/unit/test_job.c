@@ -584,6 +584,29 @@ static void test_model_hook(void) {
     duet_job_free(&j);
 }
 
+/* A model trained at one frame area (Ovi: 720 x 720 within 10 %). */
+static void test_frame_area(void) {
+    duet_job_defaults d = duet_job_tiny_defaults();
+    d.min_area = 128 * 128 * 9 / 10;
+    d.max_area = 128 * 128 * 11 / 10;
+    duet_job *j = NULL;
+    const char *ok = "{\"width\": 112, \"height\": 144, \"shots\": [" SHOT "]}";
+    T_CHECK_OK(duet_job_load_string(ok, strlen(ok), "a.json", NULL, &d, &j));
+    duet_job_free(&j);
+    const char *wide = "{\"width\": 256, \"shots\": [" SHOT "]}";
+    log_reset();
+    T_CHECK(duet_job_load_string(wide, strlen(wide), "a.json", NULL, &d, &j) ==
+            DUET_ERR_FORMAT);
+    T_CHECK(g_n_log == 1 && !strcmp(g_log[0], "a.json:1:11: width: 256x128 is 32768 pixels a "
+                                              "frame; this model takes 14745 to 18022 (its "
+                                              "default is 128x128)"));
+    const char *tall = "{\"height\": 64, \"shots\": [" SHOT "]}";
+    log_reset();
+    T_CHECK(duet_job_load_string(tall, strlen(tall), "a.json", NULL, &d, &j) ==
+            DUET_ERR_FORMAT);
+    T_CHECK(g_n_log == 1 && strstr(g_log[0], "a.json:1:12: height: 128x64 is 8192") == g_log[0]);
+}
+
 static void test_files(const char *dir) {
     duet_job *j = (duet_job *)1;
     log_reset();
@@ -678,6 +701,7 @@ int main(void) {
     test_docs_examples();
     test_good_details();
     test_model_hook();
+    test_frame_area();
     test_alloc_failures();
     char dir[64];
     bool scratch = make_scratch(dir, sizeof dir);

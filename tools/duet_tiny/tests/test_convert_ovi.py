@@ -209,11 +209,16 @@ class ConvertOviTest(unittest.TestCase):
         self.assertNotEqual(rc, 0, log)
         self.assertIn('width', log)
         self.assertIn('[352, 1408]', log)
-        rc, log = self.render(work, dict(model=model, output='out.mp4', width=352, height=352,
-                                         fps=16, shots=shots))
+        rc, log = self.render(work, dict(model=model, output='out.mp4', fps=16, shots=shots))
         self.assertNotEqual(rc, 0, log)
         self.assertIn("must be 24 (the model's frame rate)", log)
-        rc, log = self.render(work, dict(model=model, output='out.mp4', width=352, height=352,
+        # Ovi's frame area: 720 x 720 within 10 % (960 x 544 is, 1024 x 704 is not)
+        rc, log = self.render(work, dict(model=model, output='out.mp4', width=1024, height=704,
+                                         shots=shots))
+        self.assertNotEqual(rc, 0, log)
+        self.assertIn('1024x704 is 720896 pixels a frame; this model takes 466560 to 570240',
+                      log)
+        rc, log = self.render(work, dict(model=model, output='out.mp4', width=960, height=544,
                                          steps=1, shots=shots))
         self.assertNotEqual(rc, 0, log)
         self.assertIn('sampler.slg_layer 11: the DiT has 2 blocks', log)
@@ -223,7 +228,7 @@ class ConvertOviTest(unittest.TestCase):
         cfg_path = os.path.join(model, 'config.json')
         with open(cfg_path) as f:
             cfg = json.load(f)
-        cfg['clip'].update(size=64)
+        cfg['clip'].update(size=64, target_area_px=64 * 64)
         cfg['sampler'].update(steps=2, slg_layer=1)
         with open(cfg_path, 'w') as f:
             json.dump(cfg, f)
