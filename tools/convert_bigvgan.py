@@ -30,14 +30,14 @@ Strict: the full map of names and shapes BigVGANVocoder builds for those sizes i
 the file must match it exactly (either weight-norm form per conv, not both, nor a plain weight).
 Output f32 by default (--dtype bf16|f16 rounds the folded kernels).
 """
-import argparse
 import json
 import sys
 
 import torch
 
-from convert_common import (ConvertError, Part, as_state_dict, check_shapes, load_pickle,
-                            convert_part, parse_ints, shape_of, tensor_entry)
+from convert_common import (ConvertError, Part, as_state_dict, check_shapes, checkpoint_order,
+                            convert_part, load_pickle, parse_ints, part_parser, shape_of,
+                            tensor_entry)
 
 # mmaudio/ext/bigvgan/bigvgan_vocoder.yml (commit 974010a0).
 MMAUDIO_YML = dict(num_mels=80, upsample_rates=[4, 4, 2, 2, 2, 2],
@@ -196,7 +196,7 @@ def plan(src, dtype='f32', antialias=True, rates=None, dilations=None):
     st = {'f32': 'F32', 'bf16': 'BF16', 'f16': 'F16'}[dtype]
     names = sorted(list(want['convs']) + [n for n in want['plain']
                                           if antialias or not n.endswith('filter')],
-                   key=_order_key)
+                   key=checkpoint_order)
     entries = []
     for n in names:
         if n in convs:
@@ -218,24 +218,14 @@ def plan(src, dtype='f32', antialias=True, rates=None, dilations=None):
     return Part(entries, cfg, notes)
 
 
-def _order_key(n):
-    return [(0, int(t), '') if t.isdigit() else (1, 0, t) for t in n.split('.')]
-
 
 def main(argv=None):
-    desc, _, rest = __doc__.partition('\n\n')
-    ap = argparse.ArgumentParser(description=desc, epilog=rest,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument('src', help="MMAudio's ext_weights/best_netG.pt")
-    ap.add_argument('out', help='safetensors file to write')
-    ap.add_argument('--prefix', default='vocoder.', help='prefix of every tensor name '
-                    '(default "vocoder."; "" for none)')
+    ap = part_parser(__doc__, 'vocoder', "MMAudio's ext_weights/best_netG.pt")
     ap.add_argument('--dtype', choices=('f32', 'bf16', 'f16'), default='f32')
     ap.add_argument('--no-antialias', action='store_true',
                     help='drop the anti-aliasing filters; config "antialias": false')
     ap.add_argument('--upsample-rates', help='comma-separated (default 4,4,2,2,2,2)')
     ap.add_argument('--dilations', help='per resblock kernel, comma-separated (default 1,3,5)')
-    ap.add_argument('--config-out', help='also write {"vocoder": {...}} to this JSON')
     args = ap.parse_args(argv)
 
     def make_part():

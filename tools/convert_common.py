@@ -12,6 +12,7 @@ Shape checks compare a checkpoint with the full map of names and shapes a conver
 for the sizes it inferred: unknown names, missing names and wrong shapes are refused with the
 names in the message (the first few of each; the count of the rest).
 """
+import argparse
 import json
 import os
 import sys
@@ -215,6 +216,26 @@ def write_config_out(path, key, config):
     with open(path, 'w') as f:
         json.dump({key: config}, f, indent=2, sort_keys=True)
         f.write('\n')
+
+
+def checkpoint_order(name):
+    """Sort key for tensor names: dot-separated parts, numbers numerically
+    (blocks.2 before blocks.10)."""
+    return [(0, int(t), '') if t.isdigit() else (1, 0, t) for t in name.split('.')]
+
+
+def part_parser(doc, section, src_help):
+    """The arguments every part converter takes: src, out, --prefix, --config-out; the
+    module docstring's first paragraph is the description, the rest the epilog."""
+    desc, _, rest = doc.partition('\n\n')
+    ap = argparse.ArgumentParser(description=desc, epilog=rest,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument('src', help=src_help)
+    ap.add_argument('out', help='safetensors file to write')
+    ap.add_argument('--prefix', default=section + '.', help='prefix of every tensor name '
+                    f'(default "{section}."; "" for none)')
+    ap.add_argument('--config-out', help=f'also write {{"{section}": {{...sizes}}}} to this JSON')
+    return ap
 
 
 def convert_part(tool, section, args, make_part):

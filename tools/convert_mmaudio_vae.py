@@ -31,15 +31,14 @@ Encoder1D / Decoder1D build for them is derived, and the file must match it exac
 clip_act (256) is a constructor default, not visible in the weights. Output dtype: f32 (the
 baked values are computed in f32, as MMAudio does); --dtype bf16|f16 rounds them.
 """
-import argparse
 import json
 import math
 import sys
 
 import torch
 
-from convert_common import (ConvertError, Part, as_state_dict, check_shapes, convert_part,
-                            load_pickle, shape_of, tensor_entry)
+from convert_common import (ConvertError, Part, as_state_dict, check_shapes, checkpoint_order,
+                            convert_part, load_pickle, part_parser, shape_of, tensor_entry)
 
 MP_EPS = 1e-4  # edm2_utils.normalize's default eps
 # hkchengrex/MMAudio mmaudio/ext/autoencoder/vae.py, DATA_MEAN_80D and DATA_STD_80D (commit
@@ -193,7 +192,7 @@ def plan(src, dtype='f32'):
                          'uses them')
     st = {'f32': 'F32', 'bf16': 'BF16', 'f16': 'F16'}[dtype]
     entries = []
-    for name in sorted(expected_shapes(cfg), key=_order_key):
+    for name in sorted(expected_shapes(cfg), key=checkpoint_order):
         t = sd[name]
         if name.endswith('.weight'):
             entries.append(tensor_entry(name, t, st, mp_bake))
@@ -204,21 +203,11 @@ def plan(src, dtype='f32'):
     return Part(entries, dict(cfg, weights='mp_baked'), notes)
 
 
-def _order_key(n):
-    return [(0, int(t), '') if t.isdigit() else (1, 0, t) for t in n.split('.')]
-
 
 def main(argv=None):
-    desc, _, rest = __doc__.partition('\n\n')
-    ap = argparse.ArgumentParser(description=desc, epilog=rest,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument('src', help="MMAudio's ext_weights/v1-16.pth")
-    ap.add_argument('out', help='safetensors file to write')
-    ap.add_argument('--prefix', default='audio_vae.', help='prefix of every tensor name '
-                    '(default "audio_vae."; "" for none)')
+    ap = part_parser(__doc__, 'audio_vae', "MMAudio's ext_weights/v1-16.pth")
     ap.add_argument('--dtype', choices=('f32', 'bf16', 'f16'), default='f32',
                     help='dtype of the baked conv weights (default f32)')
-    ap.add_argument('--config-out', help='also write {"audio_vae": {...sizes}} to this JSON')
     args = ap.parse_args(argv)
     return convert_part('convert_mmaudio_vae', 'audio_vae', args,
                         lambda: plan(args.src, args.dtype))

@@ -49,8 +49,8 @@ import convert_bigvgan
 import convert_mmaudio_vae
 import convert_umt5
 import convert_wan_vae
-from convert_common import ConvertError, Entry, Part, check_shapes, parse_ints, shape_of, \
-    tensor_entry, write_safetensors
+from convert_common import (ConvertError, Entry, Part, check_shapes, checkpoint_order, parse_ints,
+                            shape_of, tensor_entry, write_safetensors)
 
 # character-ai/Ovi ovi/ovi_fusion_engine.py NAME_TO_MODEL_SPECS_MAP (commit 5b69b25a) and
 # download_weights.py: checkpoint file, latent frames / tokens, target area, audio prompt tag.
@@ -234,7 +234,7 @@ def plan_dit(path, num_heads=24, text_len=512):
                  hint=' (an Ovi fusion model with the sizes its patch embeddings, blocks and '
                       'heads show)')
     entries = [Entry(n, hdr[n][1], hdr[n][0], source=(path, hdr[n][2], hdr[n][3]))
-               for n in sorted(hdr, key=_order_key)]
+               for n in sorted(hdr, key=checkpoint_order)]
     notes = []
     for name, c, io in (('video', v, OVI_VIDEO_IO), ('audio', a, OVI_AUDIO_IO)):
         ovi = dict(OVI_TOWER, **io)
@@ -243,9 +243,6 @@ def plan_dit(path, num_heads=24, text_len=512):
             notes.append(f'{name} tower differs from Ovi\'s config: {json.dumps(diff)}')
     return entries, v, a, notes
 
-
-def _order_key(n):
-    return [(0, int(t), '') if t.isdigit() else (1, 0, t) for t in n.split('.')]
 
 # ---------------------------------------------------------------------------------------------
 # Text encoder and tokenizer

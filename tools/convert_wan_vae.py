@@ -24,7 +24,6 @@ and keeps kernels as stored); --dtype f32|bf16|f16 converts kernels and biases a
 latent statistics are always f32. Memory: the checkpoint is memory-mapped and written one
 tensor at a time; the output goes to OUT.tmp, renamed when complete.
 """
-import argparse
 import json
 import re
 import sys
@@ -32,7 +31,8 @@ import sys
 import torch
 
 from convert_common import (DTYPE_CHOICES, ConvertError, Part, as_state_dict, check_shapes,
-                            convert_part, load_pickle, out_dtype, shape_of, tensor_entry)
+                            convert_part, load_pickle, out_dtype, part_parser, shape_of,
+                            tensor_entry)
 
 # Wan2.2's latent statistics: Wan-Video/Wan2.2 wan/modules/vae2_2.py, class Wan2_2_VAE,
 # __init__ (`mean = torch.tensor([...])`, `std = torch.tensor([...])`; self.scale = [mean,
@@ -209,17 +209,10 @@ def order(names):
 
 
 def main(argv=None):
-    desc, _, rest = __doc__.partition('\n\n')
-    ap = argparse.ArgumentParser(description=desc, epilog=rest,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument('src', help="Wan2.2's Wan2.2_VAE.pth")
-    ap.add_argument('out', help='safetensors file to write')
-    ap.add_argument('--prefix', default='video_vae.', help='prefix of every tensor name '
-                    '(default "video_vae."; "" for none)')
+    ap = part_parser(__doc__, 'video_vae', "Wan2.2's Wan2.2_VAE.pth")
     ap.add_argument('--dtype', choices=DTYPE_CHOICES, default='keep')
     ap.add_argument('--latent-stats', help='JSON {"mean": [...], "std": [...]} for a VAE whose '
                     'z_dim is not 48')
-    ap.add_argument('--config-out', help='also write {"video_vae": {...sizes}} to this JSON')
     args = ap.parse_args(argv)
     return convert_part('convert_wan_vae', 'video_vae', args,
                         lambda: plan(args.src, args.dtype, args.latent_stats))
