@@ -430,6 +430,78 @@ static void check_area(ctx *c, const json_t *root, const duet_job *job) {
            (long long)c->d.min_area, (long long)c->d.max_area, c->d.width, c->d.height);
 }
 
+/* Python's round() (half to even) as Ovi's code uses it; nearbyint in the default rounding
+ * mode does the same. */
+static long round_even(double x) { return (long)nearbyint(x); }
+
+void duet_job_size_for_image(int img_w, int img_h, int64_t area, int multiple, int *width,
+                             int *height) {
+    DUET_ASSERT(img_w >= 1 && img_h >= 1 && area >= 1 && multiple >= 1);
+    double ratio = (double)img_w / img_h;
+    int64_t units = area / ((int64_t)multiple * multiple);
+    if (units < 1) units = 1;
+    long p0 = round_even(sqrt((double)units / fmax(ratio, 1e-8)));
+    if (p0 < 1) p0 = 1;
+    /* seven heights around p0, then the image scaled to the area and snapped */
+    long cand[8][2];
+    for (int k = 0; k < 7; k++) {
+        long p = p0 + k - 3 < 1 ? 1 : p0 + k - 3;
+        long q = round_even((double)p * ratio);
+        cand[k][0] = p * multiple;
+        cand[k][1] = (q < 1 ? 1 : q) * multiple;
+    }
+    double scale = sqrt((double)area / ((double)img_h * img_w));
+    long hs = round_even(img_h * scale / multiple) * multiple;
+    long ws = round_even(img_w * scale / multiple) * multiple;
+    cand[7][0] = hs < multiple ? multiple : hs;
+    cand[7][1] = ws < multiple ? multiple : ws;
+    int best = 0;
+    double best_da = INFINITY, best_dr = INFINITY;
+    for (int k = 0; k < 8; k++) { /* the first of equal scores wins, as Python's min() */
+        double da = fabs((double)cand[k][0] * cand[k][1] - (double)area);
+        double dr = fabs((double)cand[k][1] / cand[k][0] - ratio);
+        if (da < best_da || (da == best_da && dr < best_dr)) {
+            best = k;
+            best_da = da;
+            best_dr = dr;
+        }
+    }
+    *height = (int)cand[best][0];
+    *width = (int)cand[best][1];
+}
+
+/* A job that gives no size and has a reference image renders at the image's aspect ratio and
+ * the model's frame area (docs/job-script.md, "Frame size from a reference image"). Ovi does
+ * not apply its 10 % area check to such a size (ovi_fusion_engine.py generate checks only the
+ * requested size of text-to-video), so neither do we; the side limits still hold. */
+static void size_from_image(ctx *c, duet_job *job) {
+    if (!c->d.target_area || !c->d.image_size_fn || !c->base_dir || c->n_errs || !job->shots)
+        return;
+    int i = 0;
+    while (i < job->n_shots && !job->shots[i].image_path) i++;
+    if (i == job->n_shots) return;
+    jpath top = {.n = 0}, shots = path_key(&top, "shots"), shot = path_index(&shots, (size_t)i);
+    jpath p = path_key(&shot, "image");
+    int iw = 0, ih = 0, w, h;
+    char err[300] = "";
+    if (!c->d.image_size_fn(job->shots[i].image_path, &iw, &ih, err, sizeof err)) {
+        report(c, &p, false, "%s", err[0] ? err : "cannot read the image's size");
+        return;
+    }
+    int m = c->d.size_multiple > 1 ? c->d.size_multiple : 1;
+    duet_job_size_for_image(iw, ih, c->d.target_area, m, &w, &h);
+    if (w < c->d.min_size || w > c->d.max_size || h < c->d.min_size || h > c->d.max_size) {
+        report(c, &p, false, "is %dx%d; at this model's frame area (%lld pixels) its aspect "
+               "ratio gives %dx%d frames, outside the model's %d to %d pixels a side: give the "
+               "job's width and height (the image is then centre-cropped to them)", iw, ih,
+               (long long)c->d.target_area, w, h, c->d.min_size, c->d.max_size);
+        return;
+    }
+    job->width = w;
+    job->height = h;
+    job->size_from_shot = i;
+}
+
 static void check_guidance(ctx *c, const jpath *p, const json_t *v, duet_job *job) {
     double g;
     if (json_is_object(v)) {
@@ -497,6 +569,7 @@ static void check_root(ctx *c, const json_t *root, duet_job *job, const char *sc
         return;
     }
     check_model(c, root, job); /* first: the model sets the defaults and limits below */
+    job->size_from_shot = -1;
     job->width = c->d.width;
     job->height = c->d.height;
     job->fps = c->d.fps;
@@ -529,12 +602,14 @@ static void check_root(ctx *c, const json_t *root, duet_job *job, const char *sc
                  n_suggested < N_OF(suggested))
             suggested[n_suggested++] = str;
     }
-    check_area(c, root, job);
     check_output(c, json_object_get(root, "output"), job, script_name);
     const json_t *shots = json_object_get(root, "shots");
     jpath p = path_key(&top, "shots");
     missing_field(c, &top, root, "shots", suggested, n_suggested);
     if (shots) check_shots(c, &p, shots, job, negatives);
+    if (!json_object_get(root, "width") && !json_object_get(root, "height"))
+        size_from_image(c, job);
+    if (job->size_from_shot < 0) check_area(c, root, job);
     duet_free(negatives[0]);
     duet_free(negatives[1]);
 }

@@ -32,6 +32,11 @@ typedef struct duet_job_defaults duet_job_defaults;
 typedef duet_status (*duet_job_model_fn)(const char *model, bool is_path, duet_job_defaults *d,
                                          char *err, size_t err_size, void *user_data);
 
+/* Optional hook: the pixel size of a reference image (`path`: resolved, checked to be a PNG).
+ * Returns false and writes a one-line reason into err when the size cannot be read. */
+typedef bool (*duet_job_image_size_fn)(const char *path, int *width, int *height, char *err,
+                                       size_t err_size);
+
 struct duet_job_defaults {
     const char *model;        /* model used when the script names none, e.g. "duet-tiny" */
     int width, height;        /* default frame size in pixels */
@@ -44,6 +49,11 @@ struct duet_job_defaults {
     int size_multiple;        /* width and height must be multiples of this */
     int min_size, max_size;   /* each of width and height within [min_size, max_size] */
     int64_t min_area, max_area; /* width * height within [min_area, max_area]; 0: no limit */
+    int64_t target_area;      /* the frame area the model was trained at; 0: none. With it, a
+                                 job that gives neither width nor height and has a reference
+                                 image takes the image's aspect ratio at this area (as Ovi's
+                                 image-to-video does; duet_job_size_for_image) */
+    duet_job_image_size_fn image_size_fn; /* NULL: the size is never taken from an image */
     int min_fps, max_fps;     /* frame rates the model can produce */
     int max_steps;            /* steps within [1, max_steps] */
     float max_guidance;       /* guidance within [1, max_guidance] (1 = no guidance) */
@@ -85,6 +95,7 @@ typedef struct {
     bool model_is_path;
     char *output_path;       /* resolved against the script's folder */
     int width, height, fps, steps;
+    int size_from_shot;      /* the shot whose reference image set width x height, else -1 */
     float guidance_video, guidance_audio;
     uint64_t seed;
     int n_shots;
@@ -107,6 +118,13 @@ duet_status duet_job_load(const char *path, const duet_job_defaults *d, duet_job
 duet_status duet_job_load_string(const char *text, size_t len, const char *name,
                                  const char *base_dir, const duet_job_defaults *d,
                                  duet_job **out);
+
+/* The frame size for a reference image of img_w x img_h pixels, as Ovi's image-to-video picks
+ * it (ovi/utils/processing_utils.py preprocess_image_tensor, _best_hw_for_area): among sides in
+ * multiples of `multiple` near the image's aspect ratio, the one whose area is closest to
+ * `area`, ties going to the closer aspect ratio. All arguments >= 1. */
+void duet_job_size_for_image(int img_w, int img_h, int64_t area, int multiple, int *width,
+                             int *height);
 
 /* Free a job and set *job to NULL; accepts NULL and *job == NULL. */
 void duet_job_free(duet_job **job);

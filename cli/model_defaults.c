@@ -10,6 +10,7 @@
 #include "core/alloc.h"
 #include "core/json_util.h"
 #include "core/log.h"
+#include "video/png_io.h"
 
 #define MAX_CONFIG_BYTES (1 << 20)
 
@@ -135,6 +136,7 @@ void duet_model_defaults_apply(const duet_model_defaults *m, duet_job_defaults *
      * (ovi/ovi_fusion_engine.py generate) */
     d->min_area = m->target_area ? (m->target_area * 9 + 9) / 10 : 0;
     d->max_area = m->target_area ? m->target_area * 11 / 10 : 0;
+    d->target_area = m->target_area;
 }
 
 bool duet_model_dir(const char *model, bool is_path, char *dir, size_t n) {
@@ -167,8 +169,16 @@ static duet_status job_model_hook(const char *model, bool is_path, duet_job_defa
     return DUET_OK;
 }
 
+static bool png_size_hook(const char *path, int *width, int *height, char *err,
+                          size_t err_size) {
+    if (duet_png_read_size(path, NULL, width, height) == DUET_OK) return true;
+    snprintf(err, err_size, "cannot read the size of %s (see above)", path);
+    return false;
+}
+
 duet_job_defaults duet_render_job_defaults(void) {
     duet_job_defaults d = duet_job_tiny_defaults();
     d.model_fn = job_model_hook;
+    d.image_size_fn = png_size_hook;
     return d;
 }

@@ -38,7 +38,11 @@ static bool load_image(const duet_render_args *a, const duet_job *job, int i, ui
         fprintf(stderr, "duet render: shot %d: cannot scale image %s\n", i, path);
         return false;
     }
-    if (!a->quiet)
+    if (!a->quiet && job->size_from_shot == i)
+        fprintf(stderr, "duet render: frame size %dx%d from shot %d's image %s (%dx%d: its aspect "
+                        "ratio at the model's frame area)\n", job->width, job->height, i, path,
+                w, h);
+    else if (!a->quiet)
         fprintf(stderr, "duet render: shot %d: image %s is %dx%d: centre-cropped to the frame's "
                         "aspect and scaled to %dx%d\n", i, path, w, h, job->width, job->height);
     *out = fit;

@@ -24,6 +24,16 @@ extern int duet_test_failures;
             duet_test_failures++;                                                              \
         }                                                                                      \
     } while (0)
+/* T_CHECK that also prints a printf-style explanation when it fails. */
+#define T_CHECK_MSG(cond, ...)                                                                 \
+    do {                                                                                       \
+        if (!(cond)) {                                                                         \
+            fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);                   \
+            fprintf(stderr, __VA_ARGS__);                                                      \
+            fputc('\n', stderr);                                                               \
+            duet_test_failures++;                                                              \
+        }                                                                                      \
+    } while (0)
 #define T_CHECK_OK(expr)                                                                       \
     do {                                                                                       \
         duet_status st_ = (expr);                                                              \

@@ -1,7 +1,9 @@
 /* duet — fitting a reference image to the frame size a job renders at (image-to-video): the
  * largest centred region of the image with the frame's aspect ratio is kept (centre crop, as
- * Wan's and Ovi's image-to-video preprocessing does before resizing), then resampled to the
- * frame size on the host. It sits between the PNG reader (video/png_io.h) and the video VAE
+ * Wan2.2's ti2v preprocessing does, wan/textimage2video.py), then resampled to the frame size
+ * on the host. Ovi instead stretches the whole image to a size it picks from the image's
+ * aspect ratio; a job that leaves the size to such a model gets that size (cli/job.h,
+ * duet_job_size_for_image), and then the crop trims only the rounding of the sides. It sits between the PNG reader (video/png_io.h) and the video VAE
  * encoder (encoders/video_encoder.h), which takes images of the frame size only.
  *
  * Resampling is separable and bilinear (a triangle filter). When shrinking, the triangle is

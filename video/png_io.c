@@ -48,6 +48,7 @@ typedef struct png_job {
     uint8_t *pix;
     png_bytep *rows;
     int width, height, channels;
+    int header_only;  /* stop after the header: size only, no pixels */
 } png_job;
 
 static void on_error(png_structp png, png_const_charp msg) {
@@ -151,6 +152,11 @@ static duet_status decode(png_src *s, const duet_png_read_params *p, png_job *j)
     uint32_t w = png_get_image_width(j->png, j->info), h = png_get_image_height(j->png, j->info);
     duet_status st = check_limits(s, p, w, h);
     if (st != DUET_OK) return st;
+    if (j->header_only) {
+        j->width = (int)w;
+        j->height = (int)h;
+        return DUET_OK;
+    }
     j->channels = set_transforms(j->png, j->info);
     png_read_update_info(j->png, j->info);
     j->width = (int)w;
@@ -180,13 +186,14 @@ static void composite(uint8_t *pix, size_t n_pixels, const uint8_t bg[3]) {
     }
 }
 
+/* rgb == NULL: the header only (duet_png_read_size). */
 static duet_status read_src(png_src *s, const duet_png_read_params *params, uint8_t **rgb,
                             int *width, int *height) {
-    if (!rgb || !width || !height) {
+    if (!width || !height) {
         DUET_LOGE("%s: duet_png_read: NULL output", s->name);
         return DUET_ERR_INVALID_ARG;
     }
-    *rgb = NULL;
+    if (rgb) *rgb = NULL;
     *width = *height = 0;
     duet_png_read_params p = params ? *params : duet_png_default_read_params();
     uint8_t sig[8];
@@ -200,7 +207,7 @@ static duet_status read_src(png_src *s, const duet_png_read_params *params, uint
         DUET_LOGE("%s: truncated", s->name);
         return DUET_ERR_FORMAT;
     }
-    png_job j = {0};
+    png_job j = {.header_only = !rgb};
     j.png = png_create_read_struct_2(PNG_LIBPNG_VER_STRING, s, on_error, on_warning, s,
                                      on_malloc, on_free);
     if (j.png) j.info = png_create_info_struct(j.png);
@@ -209,8 +216,10 @@ static duet_status read_src(png_src *s, const duet_png_read_params *params, uint
     else DUET_LOGE("%s: out of memory creating the PNG decoder", s->name);
     if (j.png) png_destroy_read_struct(&j.png, j.info ? &j.info : NULL, NULL);
     duet_free(j.rows);
-    if (st != DUET_OK) {
+    if (st != DUET_OK || !rgb) {
         duet_free(j.pix);
+        *width = st == DUET_OK ? j.width : 0;
+        *height = st == DUET_OK ? j.height : 0;
         return st;
     }
     size_t n_pixels = (size_t)j.width * (size_t)j.height;
@@ -225,8 +234,9 @@ static duet_status read_src(png_src *s, const duet_png_read_params *params, uint
     return DUET_OK;
 }
 
-duet_status duet_png_read(const char *path, const duet_png_read_params *params, uint8_t **rgb,
-                          int *width, int *height) {
+/* rgb == NULL: the header only. */
+static duet_status read_path(const char *path, const duet_png_read_params *params, uint8_t **rgb,
+                             int *width, int *height) {
     if (!path) {
         DUET_LOGE("duet_png_read: NULL path");
         return DUET_ERR_INVALID_ARG;
@@ -237,6 +247,8 @@ duet_status duet_png_read(const char *path, const duet_png_read_params *params, 
         int e = errno;
         DUET_LOGE("%s: cannot open: %s", path, strerror(e));
         if (rgb) *rgb = NULL;
+        if (width) *width = 0;
+        if (height) *height = 0;
         return e == ENOENT ? DUET_ERR_NOT_FOUND : DUET_ERR_IO;
     }
     duet_status st = read_src(&s, params, rgb, width, height);
@@ -244,10 +256,28 @@ duet_status duet_png_read(const char *path, const duet_png_read_params *params, 
     return st;
 }
 
+duet_status duet_png_read(const char *path, const duet_png_read_params *params, uint8_t **rgb,
+                          int *width, int *height) {
+    if (!rgb) {
+        DUET_LOGE("%s: duet_png_read: NULL output", path ? path : "(null)");
+        return DUET_ERR_INVALID_ARG;
+    }
+    return read_path(path, params, rgb, width, height);
+}
+
+duet_status duet_png_read_size(const char *path, const duet_png_read_params *params, int *width,
+                               int *height) {
+    return read_path(path, params, NULL, width, height);
+}
+
 duet_status duet_png_read_mem(const void *data, size_t nbytes, const char *name,
                               const duet_png_read_params *params, uint8_t **rgb, int *width,
                               int *height) {
     png_src s = {.name = name ? name : "<memory>", .mem = data, .n = data ? nbytes : 0};
+    if (!rgb) {
+        DUET_LOGE("%s: duet_png_read: NULL output", s.name);
+        return DUET_ERR_INVALID_ARG;
+    }
     return read_src(&s, params, rgb, width, height);
 }
 

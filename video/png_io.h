@@ -47,6 +47,12 @@ duet_status duet_png_read_mem(const void *data, size_t nbytes, const char *name,
                               const duet_png_read_params *params, uint8_t **rgb, int *width,
                               int *height);
 
+/* Only the size of the image at `path`, from its header: no pixel is decoded. The header's
+ * errors and the size limits are those of duet_png_read (a file whose data is damaged after
+ * the header passes here and fails duet_png_read). On error *width and *height are 0. */
+duet_status duet_png_read_size(const char *path, const duet_png_read_params *params, int *width,
+                               int *height);
+
 /* Write width x height packed RGB8 (rows top to bottom) to `path` via `<path>.tmp` + rename.
  * Returns DUET_OK; DUET_ERR_INVALID_ARG for bad sizes or NULLs; DUET_ERR_IO when the file
  * cannot be written (nothing is left at `path`'s temporary); DUET_ERR_OUT_OF_MEMORY.

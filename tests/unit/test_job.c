@@ -607,6 +607,85 @@ static void test_frame_area(void) {
     T_CHECK(g_n_log == 1 && strstr(g_log[0], "a.json:1:12: height: 128x64 is 8192") == g_log[0]);
 }
 
+/* duet_job_size_for_image against Ovi's rule (ovi/utils/processing_utils.py _best_hw_for_area)
+ * evaluated in Python for these inputs: image width, height, area, multiple -> width, height. */
+static void test_size_for_image(void) {
+    static const struct { int iw, ih; int64_t area; int m, w, h; } cases[] = {
+        {1280, 720, 518400, 32, 960, 544},  {720, 1280, 518400, 32, 544, 960},
+        {1024, 1024, 518400, 32, 704, 704}, {640, 480, 518400, 32, 832, 608},
+        {3000, 1000, 518400, 32, 1248, 416}, {100, 100, 518400, 32, 704, 704},
+        {1920, 1080, 921600, 32, 1280, 704}, {256, 128, 4096, 16, 96, 48},
+        {128, 128, 4096, 32, 64, 64},       {500, 333, 16384, 16, 160, 112},
+        {7, 3, 518400, 32, 1088, 480},      {1, 1000, 518400, 32, 32, 22656},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        int w = 0, h = 0;
+        duet_job_size_for_image(cases[i].iw, cases[i].ih, cases[i].area, cases[i].m, &w, &h);
+        T_CHECK_MSG(w == cases[i].w && h == cases[i].h, "%dx%d at %lld: got %dx%d, want %dx%d",
+                    cases[i].iw, cases[i].ih, (long long)cases[i].area, w, h, cases[i].w,
+                    cases[i].h);
+    }
+}
+
+static int g_image_w, g_image_h, g_image_calls;
+
+static bool image_size_hook(const char *path, int *w, int *h, char *err, size_t err_size) {
+    g_image_calls++;
+    if (g_image_w <= 0) {
+        snprintf(err, err_size, "cannot read the size of %s", path);
+        return false;
+    }
+    *w = g_image_w;
+    *h = g_image_h;
+    return true;
+}
+
+/* A job with no size and a reference image renders at the image's aspect ratio (Ovi's i2v);
+ * runs in the scratch folder (face.png). */
+static void test_size_from_image(void) {
+    duet_job_defaults d = duet_job_tiny_defaults();
+    d.min_area = 128 * 128 * 9 / 10;
+    d.max_area = 128 * 128 * 11 / 10;
+    d.target_area = 128 * 128;
+    d.image_size_fn = image_size_hook;
+    duet_job *j = NULL;
+    const char *second = "{\"shots\": [" SHOT ", {\"prompt\": \"b\", \"duration_s\": 1, "
+                         "\"image\": \"face.png\"}]}";
+    g_image_w = 500, g_image_h = 333, g_image_calls = 0;
+    T_CHECK_OK(duet_job_load_string(second, strlen(second), "i.json", ".", &d, &j));
+    T_CHECK(j && j->width == 160 && j->height == 112 && j->size_from_shot == 1 &&
+            g_image_calls == 1);
+    duet_job_free(&j);
+    /* a size in the script wins: no image is looked at */
+    const char *sized = "{\"height\": 128, \"shots\": [{\"prompt\": \"b\", \"duration_s\": 1, "
+                        "\"image\": \"face.png\"}]}";
+    g_image_calls = 0;
+    T_CHECK_OK(duet_job_load_string(sized, strlen(sized), "i.json", ".", &d, &j));
+    T_CHECK(j && j->width == 128 && j->height == 128 && j->size_from_shot == -1 &&
+            g_image_calls == 0);
+    duet_job_free(&j);
+    /* without a target area (duet-tiny) the default size stays */
+    duet_job_defaults tiny = d;
+    tiny.target_area = 0;
+    T_CHECK_OK(duet_job_load_string(second, strlen(second), "i.json", ".", &tiny, &j));
+    T_CHECK(j && j->width == 128 && j->height == 128 && j->size_from_shot == -1);
+    duet_job_free(&j);
+    /* an aspect ratio the model's sides cannot hold, and an unreadable image */
+    const char *one = "{\"shots\": [{\"prompt\": \"b\", \"duration_s\": 1, \"image\": "
+                      "\"face.png\"}]}";
+    g_image_w = 4000, g_image_h = 500;
+    log_reset();
+    T_CHECK(duet_job_load_string(one, strlen(one), "i.json", ".", &d, &j) == DUET_ERR_FORMAT);
+    T_CHECK_MSG(g_n_log == 1 && !strcmp(g_log[0], "i.json:1:54: shots[0].image: is 4000x500; at "
+                "this model's frame area (16384 pixels) its aspect ratio gives 368x48 frames, "
+                "outside the model's 64 to 256 pixels a side: give the job's width and height "
+                "(the image is then centre-cropped to them)"), "%s", g_n_log ? g_log[0] : "");
+    g_image_w = 0;
+    log_reset();
+    T_CHECK(duet_job_load_string(one, strlen(one), "i.json", ".", &d, &j) == DUET_ERR_FORMAT);
+    T_CHECK(g_n_log == 1 && strstr(g_log[0], "shots[0].image: cannot read the size of"));
+}
+
 static void test_files(const char *dir) {
     duet_job *j = (duet_job *)1;
     log_reset();
@@ -702,6 +781,7 @@ int main(void) {
     test_good_details();
     test_model_hook();
     test_frame_area();
+    test_size_for_image();
     test_alloc_failures();
     char dir[64];
     bool scratch = make_scratch(dir, sizeof dir);
@@ -710,6 +790,7 @@ int main(void) {
         test_bad_scripts();
         test_bad_generated();
         test_files(dir);
+        test_size_from_image();
     }
     remove_scratch(dir);
     duet_log_set_callback(NULL, NULL);

@@ -356,6 +356,41 @@ static void test_malformed(void) {
     free(s);
 }
 
+/* duet_png_read_size: the header's size, its errors and limits; the pixels are not read. */
+static void test_read_size(void) {
+    uint16_t *s = rand_samples(8 * 6 * 3, 255, 4);
+    png_spec p = {.w = 8, .h = 6, .depth = 8, .ctype = 2, .s = s};
+    bytes f = make_png(&p);
+    const char *path = io_path("size.png");
+    int w = -1, h = -1;
+    io_write_file(path, f.d, f.n);
+    T_CHECK_OK(duet_png_read_size(path, NULL, &w, &h));
+    T_CHECK(w == 8 && h == 6);
+    io_write_file(path, f.d, f.n / 2); /* damaged after the header: the size still reads */
+    w = h = -1;
+    T_CHECK_OK(duet_png_read_size(path, NULL, &w, &h));
+    T_CHECK(w == 8 && h == 6);
+    io_capture_begin();
+    io_write_file(path, f.d, 20);
+    T_CHECK(duet_png_read_size(path, NULL, &w, &h) == DUET_ERR_FORMAT && w == 0 && h == 0);
+    T_CHECK(io_error_has("size.png: truncated"));
+    io_write_file(path, (const uint8_t *)"GIF89a\1\0\1\0\0\0", 12);
+    T_CHECK(duet_png_read_size(path, NULL, &w, &h) == DUET_ERR_FORMAT);
+    T_CHECK(io_error_has("size.png: not a PNG file"));
+    duet_png_read_params rp = duet_png_default_read_params();
+    rp.max_width = 7;
+    io_write_file(path, f.d, f.n);
+    T_CHECK(duet_png_read_size(path, &rp, &w, &h) == DUET_ERR_UNSUPPORTED && w == 0 && h == 0);
+    T_CHECK(duet_png_read_size(io_path("absent.png"), NULL, &w, &h) == DUET_ERR_NOT_FOUND);
+    uint8_t *rgb = NULL;
+    T_CHECK(duet_png_read(path, NULL, NULL, &w, &h) == DUET_ERR_INVALID_ARG);
+    T_CHECK(duet_png_read_mem(f.d, f.n, "m.png", NULL, NULL, &w, &h) == DUET_ERR_INVALID_ARG);
+    T_CHECK(duet_png_read(path, NULL, &rgb, NULL, &h) == DUET_ERR_INVALID_ARG && rgb == NULL);
+    io_capture_end();
+    free(f.d);
+    free(s);
+}
+
 /* Recomputes every chunk's CRC so that mutants get past the CRC check into deeper parsing. */
 static void fix_crcs(uint8_t *d, size_t n) {
     size_t pos = 8;
@@ -443,6 +478,7 @@ int main(void) {
     test_round_trip();
     test_colour_types();
     test_malformed();
+    test_read_size();
     test_mutations();
     test_alloc_failure();
     io_scratch_cleanup();

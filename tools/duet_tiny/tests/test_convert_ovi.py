@@ -23,11 +23,13 @@ import subprocess
 import tempfile
 import unittest
 
+import numpy as np
 import torch
 from safetensors import safe_open
 from safetensors.torch import save_file
 
 from tools.duet_tiny.tests import ovi_upstream as U
+from tools.talkingshapes.pngio import write_png
 import convert_ovi  # noqa: E402  (tools/ is on sys.path via ovi_upstream)
 
 DUET = os.environ.get('DUET_BIN') or os.path.join(U.ROOT, 'build', 'cli', 'duet')
@@ -232,11 +234,19 @@ class ConvertOviTest(unittest.TestCase):
         cfg['sampler'].update(steps=2, slg_layer=1)
         with open(cfg_path, 'w') as f:
             json.dump(cfg, f)
+        # The first shot's image is 2:1 and the job gives no size: the frames take its aspect
+        # at the folder's frame area (64 x 64 = 4096 px, sides in 32s), as Ovi's i2v sizes them:
+        # 96 x 32 (docs/job-script.md, "Frame size from a reference image").
+        wide = np.zeros((64, 128, 3), np.uint8)
+        wide[:, :64] = (200, 40, 40)
+        write_png(os.path.join(work, 'wide.png'), wide)
+        shots[0]['image'] = 'wide.png'
         frames = os.path.join(work, 'frames')
         os.mkdir(frames)
         rc, log = self.render(work, dict(model=model, output='out.mp4', seed=3, shots=shots),
                               '--frames', frames)
         self.assertEqual(rc, 0, log)
+        self.assertIn("frame size 96x32 from shot 0's image", log)
         self.assertIn('"stage":"load","state":"done"', log)
         for shot, stage in ((0, 'reference_encode'), (1, 'video_vae'), (1, 'audio_vae'),
                             (1, 'vocoder')):
@@ -246,8 +256,9 @@ class ConvertOviTest(unittest.TestCase):
         self.assertEqual(len(pngs), 48, pngs)          # two 1 s shots at Ovi's 24 fps
         with open(os.path.join(frames, pngs[0]), 'rb') as f:
             width, height = struct.unpack('>II', f.read(24)[16:24])
-        self.assertEqual((width, height), (64, 64))
+        self.assertEqual((width, height), (96, 32))
         self.assertGreater(os.path.getsize(os.path.join(work, 'out.mp4')), 0)
+
 
 if __name__ == '__main__':
     unittest.main()
