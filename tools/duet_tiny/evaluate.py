@@ -56,7 +56,8 @@ def reconstruct(models, video, audio):
     return frames, decode_audio(models, encode_audio(models, audio))
 
 
-def run_task(task, models, tok, cfg, n, world, log, steps=None):
+def run_task(task, models, tok, cfg, n, world, log, steps=None, sampler=None):
+    """sampler: overrides of generate()'s settings (video_guidance, audio_guidance, shift)."""
     from .sample import generate
     score = _metrics()
     kind = 'bounce' if task == 'bounce' else 'talk'
@@ -70,7 +71,8 @@ def run_task(task, models, tok, cfg, n, world, log, steps=None):
         else:
             cond = dict(image=video[0]) if task == 'i2v' else \
                 dict(audio=audio) if task == 'a2v' else {}
-            frames, wav, _ = generate(models, tok, cfg, caption, seed=k, steps=steps, cond=cond)
+            frames, wav, _ = generate(models, tok, cfg, caption, seed=k, steps=steps, cond=cond,
+                                      **(sampler or {}))
         if task == 'a2v':
             wav = audio          # the given audio is the clip's sound (as duet render does)
         res = score(frames, wav[:C.CLIP['n_samples']], caption, fps=C.CLIP['fps'],
@@ -169,6 +171,9 @@ def main():
     ap.add_argument('--n', type=int, default=24, help='clips per task')
     ap.add_argument('--tasks', default=','.join(TASKS))
     ap.add_argument('--steps', type=int, help='sampler steps (default: the model\'s)')
+    ap.add_argument('--video-guidance', type=float, help='default: the model\'s')
+    ap.add_argument('--audio-guidance', type=float, help='default: the model\'s')
+    ap.add_argument('--shift', type=float, help='default: the model\'s')
     ap.add_argument('--world', default='tools.talkingshapes.world:sample_clip')
     ap.add_argument('--threads', type=int, default=2)
     ap.add_argument('--out', help='JSON with every row and the summaries')
@@ -176,11 +181,14 @@ def main():
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     models, cfg, tok = load(a.model)
+    sampler = {k: v for k, v in (('video_guidance', a.video_guidance),
+                                 ('audio_guidance', a.audio_guidance), ('shift', a.shift))
+               if v is not None}
     res, summ = {}, {}
     for task in a.tasks.split(','):
         if task not in TASKS:
             ap.error(f'unknown task {task!r}; tasks: {", ".join(TASKS)}')
-        res[task] = run_task(task, models, tok, cfg, a.n, a.world, print, a.steps)
+        res[task] = run_task(task, models, tok, cfg, a.n, a.world, print, a.steps, sampler)
         summ[task] = summarise(res[task])
         print(task, json.dumps(summ[task]), flush=True)
     table = markdown(summ)
@@ -189,7 +197,8 @@ def main():
         write_card_section(a.card, a, table)
     if a.out:
         with open(a.out, 'w') as f:
-            json.dump(dict(model=a.model, n=a.n, summary=summ, rows=res), f, indent=1,
+            json.dump(dict(model=a.model, n=a.n, sampler=sampler, summary=summ, rows=res), f,
+                      indent=1,
                       default=lambda x: x.item() if hasattr(x, 'item') else str(x))
 
 
