@@ -32,19 +32,42 @@ typedef struct {
     int64_t p0, np;
 } im2col_job;
 
-/* Value of the padded input at (ix, iy, it) of channel ci, coordinates in x's frame. */
-static float in_at(const conv_geom *g, const float *x, int64_t ci, int64_t ix, int64_t iy,
-                   int64_t it) {
-    if (ix < 0 || ix >= g->in[0] || iy < 0 || iy >= g->in[1] || it >= g->in[2]) return 0.0f;
-    int64_t plane = g->in[0] * g->in[1];
+/* Row iy of frame it of channel ci of the padded input, in x's frame coordinates: a pointer
+ * to its W values, or NULL where the padding is zeros. */
+static const float *in_row(const conv_geom *g, const float *x, int64_t ci, int64_t iy,
+                           int64_t it) {
+    if (iy < 0 || iy >= g->in[1] || it >= g->in[2]) return NULL;
     if (it < 0) {
-        if (!g->cache || it < -g->pad[2]) return 0.0f;
-        return g->cache[((ci * g->pad[2] + it + g->pad[2]) * g->in[1] + iy) * g->in[0] + ix];
+        if (!g->cache || it < -g->pad[2]) return NULL;
+        return g->cache + ((ci * g->pad[2] + it + g->pad[2]) * g->in[1] + iy) * g->in[0];
     }
-    return x[(ci * g->in[2] + it) * plane + iy * g->in[0] + ix];
+    return x + ((ci * g->in[2] + it) * g->in[1] + iy) * g->in[0];
 }
 
-/* Rows r = ((ci kt + kz) kh + ky) kw + kx of the unfolded tile. */
+/* n values of one unfolded row along x: out[i] = src[x0 + i * stride], zero outside [0, W). */
+static void gather_x(float *out, const float *src, int64_t n, int64_t x0, int64_t stride,
+                     int64_t W) {
+    if (!src) {
+        memset(out, 0, (size_t)n * sizeof *out);
+        return;
+    }
+    if (stride == 1) { /* zeros, one contiguous copy, zeros */
+        int64_t lo = x0 < 0 ? -x0 : 0, hi = W - x0;
+        lo = lo > n ? n : lo;
+        hi = hi < lo ? lo : hi > n ? n : hi;
+        memset(out, 0, (size_t)lo * sizeof *out);
+        memcpy(out + lo, src + x0 + lo, (size_t)(hi - lo) * sizeof *out);
+        memset(out + hi, 0, (size_t)(n - hi) * sizeof *out);
+        return;
+    }
+    for (int64_t i = 0; i < n; i++) {
+        int64_t ix = x0 + i * stride;
+        out[i] = ix >= 0 && ix < W ? src[ix] : 0.0f;
+    }
+}
+
+/* Rows r = ((ci kt + kz) kh + ky) kw + kx of the unfolded tile, filled one output row (fixed
+ * oy, oz) at a time. */
 static void im2col_rows(void *ctx, int64_t begin, int64_t end) {
     const im2col_job *j = ctx;
     const conv_geom *g = j->g;
@@ -54,16 +77,18 @@ static void im2col_rows(void *ctx, int64_t begin, int64_t end) {
         float *out = j->col + r * j->np;
         int64_t p = j->p0;
         int64_t ox = p % g->out[0], oy = (p / g->out[0]) % g->out[1], oz = p / (g->out[0] * g->out[1]);
-        for (int64_t n = 0; n < j->np; n++) {
-            out[n] = in_at(g, j->x, ci, ox * g->stride[0] - g->pad[0] + kx * g->dil[0],
-                           oy * g->stride[1] - g->pad[1] + ky * g->dil[1],
-                           oz * g->stride[2] - g->pad[2] + kz * g->dil[2]);
-            if (++ox == g->out[0]) {
-                ox = 0;
-                if (++oy == g->out[1]) {
-                    oy = 0;
-                    oz++;
-                }
+        for (int64_t n = 0; n < j->np;) {
+            int64_t run = g->out[0] - ox;
+            if (run > j->np - n) run = j->np - n;
+            const float *src = in_row(g, j->x, ci, oy * g->stride[1] - g->pad[1] + ky * g->dil[1],
+                                      oz * g->stride[2] - g->pad[2] + kz * g->dil[2]);
+            gather_x(out + n, src, run, ox * g->stride[0] - g->pad[0] + kx * g->dil[0],
+                     g->stride[0], g->in[0]);
+            n += run;
+            ox = 0;
+            if (++oy == g->out[1]) {
+                oy = 0;
+                oz++;
             }
         }
     }

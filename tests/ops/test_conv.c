@@ -260,6 +260,10 @@ int main(void) {
         {DUET_OP_CONV3D, {10, 6, 3}, 4, 5, 1, {2, 2, 1}, {2, 2, 1}, {0, 0, 0}, 0, DUET_F16, true},
         {DUET_OP_CONV3D, {5, 4, 7}, 3, 2, 1, {1, 1, 3}, {1, 1, 2}, {0, 0, 0}, 0, DUET_BF16, false},
         {DUET_OP_CONV3D, {5, 3, 2}, 6, 4, 1, {1, 1, 1}, {1, 1, 1}, {0, 0, 0}, 0, DUET_F32, false},
+        /* large enough that the CPU unfolds in tiles (32 MiB: 9709 of 10890 positions, so
+         * the second tile starts inside an output row; 11915 of 20000 for the conv1d) */
+        {DUET_OP_CONV3D, {33, 33, 10}, 32, 2, 1, {3, 3, 3}, {1, 1, 1}, {1, 1, 2}, 0, DUET_F32, true},
+        {DUET_OP_CONV1D, {20000, 1, 1}, 64, 2, 1, {11, 1, 1}, {1, 1, 1}, {15}, 3, DUET_F32, false},
         /* with a cache, pad_t_front (1 here) is ignored: the cache's frames go in front */
         {DUET_OP_CONV3D, {7, 5, 3}, 3, 4, 1, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}, 2, DUET_F16, true},
         {DUET_OP_CONV3D, {4, 4, 4}, 2, 3, 1, {3, 3, 3}, {1, 1, 1}, {1, 1, 0}, 1, DUET_F32, false},
