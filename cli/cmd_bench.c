@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cblas.h>
 
@@ -162,9 +163,12 @@ static double time_op(duet_backend *be, const bench_case *c, bench_setup *s, dou
     }
 }
 
-/* The same product through OpenBLAS directly (row-major x [M, K] times w^T, w [N, K]). */
-static double time_sgemm(const int64_t *d, double min_s) {
+/* The same product through OpenBLAS directly (row-major x [M, K] times w^T, w [N, K]), with
+ * OpenBLAS's own n_threads threads (the CPU backend keeps it at one and splits products across
+ * its pool, core/cpu/cpu_gemm.c; set back to one on return). */
+static double time_sgemm(const int64_t *d, double min_s, int n_threads) {
     size_t M = (size_t)d[0], N = (size_t)d[1], K = (size_t)d[2];
+    openblas_set_num_threads(n_threads);
     float *x = calloc(M * K, 4), *w = calloc(N * K, 4), *o = calloc(M * N, 4);
     double per = -1;
     if (x && w && o) {
@@ -185,6 +189,7 @@ static double time_sgemm(const int64_t *d, double min_s) {
     free(x);
     free(w);
     free(o);
+    openblas_set_num_threads(1);
     return per;
 }
 
@@ -271,9 +276,10 @@ int duet_cmd_bench(int argc, char **argv) {
         if (c->kind == B_MATMUL && duet_backend_get_kind(be) == DUET_BACKEND_CPU) {
             /* Alternate duet and OpenBLAS in short trials and keep each one's best, so load
              * from other processes hits both sides alike. */
-            double best_blas = time_sgemm(c->d, min_s / TRIALS);
+            int nt = p.n_threads > 0 ? p.n_threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
+            double best_blas = time_sgemm(c->d, min_s / TRIALS, nt);
             for (int t = 1; t < TRIALS && per > 0 && best_blas > 0; t++) {
-                double a = time_op(be, c, &s, min_s / TRIALS), b = time_sgemm(c->d, min_s / TRIALS);
+                double a = time_op(be, c, &s, min_s / TRIALS), b = time_sgemm(c->d, min_s / TRIALS, nt);
                 if (a > 0 && a < per) per = a;
                 if (b > 0 && b < best_blas) best_blas = b;
             }

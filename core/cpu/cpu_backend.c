@@ -168,7 +168,7 @@ duet_status duet_cpu_backend_new(const duet_backend_params *p, duet_backend **ou
     s->k.pool = duet_threadpool_new(n);
     if (!s->k.pool) goto oom;
     s->profile = p->profile;
-    openblas_set_num_threads(n);
+    openblas_set_num_threads(1); /* products are split across the pool instead (cpu_gemm.c) */
     be->vt = &cpu_vt;
     be->kind = DUET_BACKEND_CPU;
     be->ctx = s;

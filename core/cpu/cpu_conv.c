@@ -7,11 +7,9 @@
  * [W, H, T, Cin, B] input with a [kw, kh, kt, Cin, Cout] weight (conv1d has H = T = 1,
  * conv2d T = 1, conv3d B = 1), so the weight is a row-major [Cout, Cin kt kh kw] matrix.
  * The input is unfolded (im2col) into [Cin kt kh kw, P] for a tile of P output positions and
- * multiplied by OpenBLAS sgemm straight into dst. The transposed convolution is one sgemm
+ * multiplied by OpenBLAS sgemm (cpu_gemm.c) straight into dst. The transposed convolution is one sgemm
  * (W^T x) and a scatter-add (col2im). f16/bf16 weights are widened into scratch first. */
 #include <string.h>
-
-#include <cblas.h>
 
 #include "cpu_kernels.h"
 
@@ -132,15 +130,15 @@ static duet_status conv_forward(duet_cpu_ctx *c, const duet_op *op, const conv_g
         float *y = (float *)duet_cpu_at(op->dst, 0, 0, 0, 0, 0) + b * g->cout * P;
         fill_bias(y, op->src[2], g->cout, P);
         if (identity) {
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)g->cout, (int)P, (int)R,
-                        1.0f, wf, (int)R, x, (int)P, 1.0f, y, (int)P);
+            duet_cpu_sgemm(c, CblasNoTrans, CblasNoTrans, g->cout, P, R, 1.0f, wf, R, x, P, 1.0f,
+                           y, P);
             continue;
         }
         for (int64_t p0 = 0; p0 < P; p0 += np) {
             im2col_job j = {g, x, buf + wn, p0, p0 + np <= P ? np : P - p0};
             duet_parallel_for(c->pool, R, 1 + 4096 / (j.np + 1), im2col_rows, &j);
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)g->cout, (int)j.np,
-                        (int)R, 1.0f, wf, (int)R, j.col, (int)j.np, 1.0f, y + p0, (int)P);
+            duet_cpu_sgemm(c, CblasNoTrans, CblasNoTrans, g->cout, j.np, R, 1.0f, wf, R, j.col,
+                           j.np, 1.0f, y + p0, P);
         }
     }
     return DUET_OK;
@@ -222,8 +220,8 @@ static duet_status conv_transpose1d(duet_cpu_ctx *c, const duet_op *op) {
         fill_bias(y, op->src[2], cout, Lout);
         for (int64_t l0 = 0; l0 < L; l0 += nl) {
             col2im_job j = {buf + wn, y, K, Lout, l0, l0 + nl <= L ? nl : L - l0, op->i[0], op->i[1]};
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)R, (int)j.nl, (int)cin,
-                        1.0f, wf, (int)R, xb + l0, (int)L, 0.0f, buf + wn, (int)j.nl);
+            duet_cpu_sgemm(c, CblasTrans, CblasNoTrans, R, j.nl, cin, 1.0f, wf, R, xb + l0, L,
+                           0.0f, buf + wn, j.nl);
             duet_parallel_for(c->pool, cout, 1, col2im_channels, &j);
         }
     }

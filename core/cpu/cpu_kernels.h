@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <cblas.h>
+
 #include "../ops.h"
 #include "threadpool.h"
 
@@ -28,6 +30,12 @@ static inline void *duet_cpu_at(const duet_tensor *t, int64_t i0, int64_t i1, in
     return (char *)t->buf->host + t->offset + (size_t)i0 * t->nb[0] + (size_t)i1 * t->nb[1] +
            (size_t)i2 * t->nb[2] + (size_t)i3 * t->nb[3] + (size_t)i4 * t->nb[4];
 }
+
+/* cblas_sgemm (row-major) run on the pool in blocks of C: OpenBLAS itself is single-threaded
+ * in the CPU backend (cpu_gemm.c says why). */
+void duet_cpu_sgemm(duet_cpu_ctx *c, CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int64_t M,
+                    int64_t N, int64_t K, float alpha, const float *A, int64_t lda,
+                    const float *B, int64_t ldb, float beta, float *C, int64_t ldc);
 
 /* Load any float dtype element as f32. */
 float duet_cpu_load(const void *p, duet_dtype t);

@@ -3,7 +3,6 @@
 #include <stdatomic.h>
 #include <string.h>
 
-#include <cblas.h>
 
 #include "cpu_kernels.h"
 
@@ -117,9 +116,8 @@ duet_status duet_cpu_matmul(duet_cpu_ctx *c, const duet_op *op) {
                 for (int64_t m = 0; m < M; m++) memcpy(dp + m * N, bp, (size_t)N * sizeof(float));
                 beta = 1.0f;
             }
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, trans ? CblasNoTrans : CblasTrans, (int)M,
-                        (int)N, (int)K, 1.0f, xp, (int)(x->nb[1] / 4), wp, (int)ldw, beta, dp,
-                        (int)N);
+            duet_cpu_sgemm(c, CblasNoTrans, trans ? CblasNoTrans : CblasTrans, M, N, K, 1.0f, xp,
+                           (int64_t)(x->nb[1] / 4), wp, ldw, beta, dp, N);
         }
     return DUET_OK;
 }

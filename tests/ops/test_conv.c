@@ -264,6 +264,10 @@ int main(void) {
          * the second tile starts inside an output row; 11915 of 20000 for the conv1d) */
         {DUET_OP_CONV3D, {33, 33, 10}, 32, 2, 1, {3, 3, 3}, {1, 1, 1}, {1, 1, 2}, 0, DUET_F32, true},
         {DUET_OP_CONV1D, {20000, 1, 1}, 64, 2, 1, {11, 1, 1}, {1, 1, 1}, {15}, 3, DUET_F32, false},
+        /* transposed convs whose product (W^T x) the CPU splits across threads: by columns
+         * (positions), and by rows (Cout K) */
+        {DUET_OP_CONV_TRANSPOSE1D, {600, 1, 1}, 64, 32, 1, {8, 1, 1}, {4, 1, 1}, {2}, 0, DUET_F32, true},
+        {DUET_OP_CONV_TRANSPOSE1D, {100, 1, 1}, 64, 128, 1, {16, 1, 1}, {8, 1, 1}, {4}, 0, DUET_F16, false},
         /* with a cache, pad_t_front (1 here) is ignored: the cache's frames go in front */
         {DUET_OP_CONV3D, {7, 5, 3}, 3, 4, 1, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}, 2, DUET_F16, true},
         {DUET_OP_CONV3D, {4, 4, 4}, 2, 3, 1, {3, 3, 3}, {1, 1, 1}, {1, 1, 0}, 1, DUET_F32, false},

@@ -1,6 +1,7 @@
 /* duet — matmul op: the CPU backend against a naive double-precision product, then every
  * other backend against the CPU. Shapes that are not multiples of any tile, a transposed
- * weight, broadcast batches, a strided (sliced) input, bias, and f16/bf16 weights. */
+ * weight, broadcast batches, a strided (sliced) input, bias, f16/bf16 weights, and products
+ * large enough for the CPU to split across threads (core/cpu/cpu_gemm.c). */
 #include <math.h>
 #include <stdlib.h>
 
@@ -65,6 +66,11 @@ int main(void) {
         {70, 33, 45, 2, DUET_BF16, false, false, false, true},
         {200, 130, 72, 1, DUET_F16, true, false, false, false},
         {300, 7, 257, 1, DUET_BF16, false, true, false, false},
+        /* over 2^20 multiply-adds: the CPU splits the product across its threads, by columns
+         * (N >= M) or by rows (M > N), block edges on multiples of 16 */
+        {96, 50, 333, 1, DUET_F32, false, true, false, true},
+        {80, 301, 70, 2, DUET_F32, true, false, false, true},
+        {64, 257, 77, 1, DUET_F16, false, false, true, false},
     };
     duet_backend *bes[2];
     int nb = duet_test_backends(bes, 2);
