@@ -17,10 +17,19 @@ metrics.score` does on an MP4/WAV pair, so the C engine's renders are scored the
   recon    no sampling: the reference clip through the video VAE and the audio VAE + vocoder,
            scored the same way: the ceiling the decoders leave for everything above.
 Real clips score ~1.0 on every check (tools/talkingshapes/ceilings-2026-11-23.log).
+
+--engine c renders the same prompts and references with the C engine instead (`duet render`
+of a one-shot job script per clip: 49 frames at 16 fps, the job seed k, the first frame as a
+PNG "image", the speech as a WAV "audio") and scores the MP4 it writes, picture and sound
+decoded back by ffmpeg as tools/metrics/score.py does. Its noise comes from the C engine's
+generator, so clips differ from PyTorch's one by one; the rates are what compare. recon has
+no C counterpart and is skipped.
 """
 import argparse
 import json
 import os
+import subprocess
+import tempfile
 import time
 
 import numpy as np
@@ -41,6 +50,47 @@ def _metrics():
     return score_arrays
 
 
+def _media():
+    try:
+        from ..metrics import media
+    except (ImportError, ValueError):
+        from metrics import media
+    return media
+
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def render_c(engine, model, caption, seed, steps, cond, sampler, work):
+    """(frames uint8 [49, H, W, 3], audio float32) of the C engine's render of one prompt:
+    a one-shot job script run by `duet render` (engine: dict(duet=binary, backend=name)),
+    decoded back from the MP4."""
+    from ..talkingshapes.pngio import write_png
+    media = _media()
+    shot = dict(prompt=caption, duration_s=C.CLIP['n_frames'] / C.CLIP['fps'])
+    if cond.get('image') is not None:
+        write_png(os.path.join(work, 'first.png'), cond['image'])
+        shot['image'] = 'first.png'
+    if cond.get('audio') is not None:
+        media.write_wav(os.path.join(work, 'given.wav'), cond['audio'], C.CLIP['sample_rate_hz'])
+        shot['audio'] = 'given.wav'
+    job = dict(model=os.path.abspath(model), output='clip.mp4', seed=seed, shots=[shot])
+    if steps:
+        job['steps'] = steps
+    g = {k: sampler[f'{k}_guidance'] for k in ('video', 'audio') if f'{k}_guidance' in sampler}
+    if g:
+        job['guidance'] = g
+    with open(os.path.join(work, 'job.json'), 'w') as f:
+        json.dump(job, f)
+    r = subprocess.run([engine['duet'], 'render', 'job.json', '--backend', engine['backend'],
+                        '--quiet'], cwd=work, capture_output=True, text=True)
+    if r.returncode != 0:
+        raise RuntimeError(f'duet render failed ({r.returncode}):\n{r.stderr[-2000:]}')
+    clip = os.path.join(work, 'clip.mp4')
+    frames, _ = media.read_video(clip)
+    return frames, media.read_audio_from_video(clip, C.CLIP['sample_rate_hz'])
+
+
 def reference_clip(seed, kind, world):
     """A world clip forced to the model's geometry: (video uint8 [49, 128, 128, 3], audio, caption)."""
     clip = load_world(world)(seed, n_frames=C.CLIP['n_frames'], size=C.CLIP['size'],
@@ -56,8 +106,10 @@ def reconstruct(models, video, audio):
     return frames, decode_audio(models, encode_audio(models, audio))
 
 
-def run_task(task, models, tok, cfg, n, world, log, steps=None, sampler=None):
-    """sampler: overrides of generate()'s settings (video_guidance, audio_guidance, shift)."""
+def run_task(task, models, tok, cfg, n, world, log, steps=None, sampler=None, engine=None,
+             model_dir=None):
+    """sampler: overrides of generate()'s settings (video_guidance, audio_guidance, shift).
+    engine: None for PyTorch, else dict(duet=binary, backend=name): the C engine renders."""
     from .sample import generate
     score = _metrics()
     kind = 'bounce' if task == 'bounce' else 'talk'
@@ -71,8 +123,13 @@ def run_task(task, models, tok, cfg, n, world, log, steps=None, sampler=None):
         else:
             cond = dict(image=video[0]) if task == 'i2v' else \
                 dict(audio=audio) if task == 'a2v' else {}
-            frames, wav, _ = generate(models, tok, cfg, caption, seed=k, steps=steps, cond=cond,
-                                      **(sampler or {}))
+            if engine:
+                with tempfile.TemporaryDirectory() as work:
+                    frames, wav = render_c(engine, model_dir, caption, k, steps, cond,
+                                           sampler or {}, work)
+            else:
+                frames, wav, _ = generate(models, tok, cfg, caption, seed=k, steps=steps,
+                                          cond=cond, **(sampler or {}))
         if task == 'a2v':
             wav = audio          # the given audio is the clip's sound (as duet render does)
         res = score(frames, wav[:C.CLIP['n_samples']], caption, fps=C.CLIP['fps'],
@@ -174,6 +231,11 @@ def main():
     ap.add_argument('--video-guidance', type=float, help='default: the model\'s')
     ap.add_argument('--audio-guidance', type=float, help='default: the model\'s')
     ap.add_argument('--shift', type=float, help='default: the model\'s')
+    ap.add_argument('--engine', choices=['torch', 'c'], default='torch',
+                    help='who samples: the PyTorch reference (default) or the C engine')
+    ap.add_argument('--duet', default=os.path.join(ROOT, 'build', 'cli', 'duet'),
+                    help='the duet binary for --engine c')
+    ap.add_argument('--backend', default='cpu', help='duet render --backend for --engine c')
     ap.add_argument('--world', default='tools.talkingshapes.world:sample_clip')
     ap.add_argument('--threads', type=int, default=2)
     ap.add_argument('--out', help='JSON with every row and the summaries')
@@ -184,11 +246,25 @@ def main():
     sampler = {k: v for k, v in (('video_guidance', a.video_guidance),
                                  ('audio_guidance', a.audio_guidance), ('shift', a.shift))
                if v is not None}
+    engine = None
+    if a.engine == 'c':
+        if a.card:
+            ap.error('--card takes the PyTorch evaluation; --engine c results go to --out')
+        if a.shift is not None:
+            ap.error('--shift: a job script cannot set the C engine\'s shift (the model\'s '
+                     'config.json does)')
+        if not os.access(a.duet, os.X_OK):
+            ap.error(f'{a.duet}: no duet binary (meson compile -C build, or pass --duet)')
+        engine = dict(duet=a.duet, backend=a.backend)
     res, summ = {}, {}
     for task in a.tasks.split(','):
         if task not in TASKS:
             ap.error(f'unknown task {task!r}; tasks: {", ".join(TASKS)}')
-        res[task] = run_task(task, models, tok, cfg, a.n, a.world, print, a.steps, sampler)
+        if engine and task == 'recon':
+            print('recon: skipped (no C counterpart: it samples nothing)')
+            continue
+        res[task] = run_task(task, models, tok, cfg, a.n, a.world, print, a.steps, sampler,
+                             engine, a.model)
         summ[task] = summarise(res[task])
         print(task, json.dumps(summ[task]), flush=True)
     table = markdown(summ)
@@ -197,7 +273,8 @@ def main():
         write_card_section(a.card, a, table)
     if a.out:
         with open(a.out, 'w') as f:
-            json.dump(dict(model=a.model, n=a.n, sampler=sampler, summary=summ, rows=res), f,
+            json.dump(dict(model=a.model, engine=a.engine, n=a.n, sampler=sampler,
+                           summary=summ, rows=res), f,
                       indent=1,
                       default=lambda x: x.item() if hasattr(x, 'item') else str(x))
 
