@@ -107,9 +107,11 @@ def reconstruct(models, video, audio):
 
 
 def run_task(task, models, tok, cfg, n, world, log, steps=None, sampler=None, engine=None,
-             model_dir=None):
+             model_dir=None, noise='torch'):
     """sampler: overrides of generate()'s settings (video_guidance, audio_guidance, shift).
-    engine: None for PyTorch, else dict(duet=binary, backend=name): the C engine renders."""
+    engine: None for PyTorch, else dict(duet=binary, backend=name): the C engine renders.
+    noise: PyTorch's start noise, 'torch' or 'duet' (the C engine's: then clip k of a task
+    starts where the C engine's does, and the two agree clip for clip)."""
     from .sample import generate
     score = _metrics()
     kind = 'bounce' if task == 'bounce' else 'talk'
@@ -129,7 +131,7 @@ def run_task(task, models, tok, cfg, n, world, log, steps=None, sampler=None, en
                                            sampler or {}, work)
             else:
                 frames, wav, _ = generate(models, tok, cfg, caption, seed=k, steps=steps,
-                                          cond=cond, **(sampler or {}))
+                                          cond=cond, noise=noise, **(sampler or {}))
         if task == 'a2v':
             wav = audio          # the given audio is the clip's sound (as duet render does)
         res = score(frames, wav[:C.CLIP['n_samples']], caption, fps=C.CLIP['fps'],
@@ -236,6 +238,8 @@ def main():
     ap.add_argument('--duet', default=os.path.join(ROOT, 'build', 'cli', 'duet'),
                     help='the duet binary for --engine c')
     ap.add_argument('--backend', default='cpu', help='duet render --backend for --engine c')
+    ap.add_argument('--noise', choices=['torch', 'duet'], default='torch',
+                    help='PyTorch\'s start noise; duet: the C engine\'s, clip for clip')
     ap.add_argument('--world', default='tools.talkingshapes.world:sample_clip')
     ap.add_argument('--threads', type=int, default=2)
     ap.add_argument('--out', help='JSON with every row and the summaries')
@@ -264,7 +268,7 @@ def main():
             print('recon: skipped (no C counterpart: it samples nothing)')
             continue
         res[task] = run_task(task, models, tok, cfg, a.n, a.world, print, a.steps, sampler,
-                             engine, a.model)
+                             engine, a.model, a.noise)
         summ[task] = summarise(res[task])
         print(task, json.dumps(summ[task]), flush=True)
     table = markdown(summ)
@@ -273,7 +277,7 @@ def main():
         write_card_section(a.card, a, table)
     if a.out:
         with open(a.out, 'w') as f:
-            json.dump(dict(model=a.model, engine=a.engine, n=a.n, sampler=sampler,
+            json.dump(dict(model=a.model, engine=a.engine, noise=a.noise, n=a.n, sampler=sampler,
                            summary=summ, rows=res), f,
                       indent=1,
                       default=lambda x: x.item() if hasattr(x, 'item') else str(x))

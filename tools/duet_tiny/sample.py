@@ -83,10 +83,13 @@ def dit_eval(dit, xv, xa, tv, ta, ctx, slg, guid):
 
 @torch.no_grad()
 def generate(models, tok, cfg, prompt, seed=0, steps=None, solver=None, shift=None,
-             video_guidance=None, audio_guidance=None, slg_layer=None, cond=None):
+             video_guidance=None, audio_guidance=None, slg_layer=None, cond=None,
+             noise='torch'):
     """Returns (frames uint8 [F, H, W, 3], waveform float32 [N], latents dict).
     cond: {'image': uint8 [H, W, 3]} | {'frames': uint8 [n, H, W, 3] (1 + 4 k frames)} |
-          {'audio': float32 [N]} (any combination of frames/image with audio)."""
+          {'audio': float32 [N]} (any combination of frames/image with audio).
+    noise: 'torch' (torch.randn from the seed) or 'duet' (the C engine's seeded noise,
+          tools/duet_tiny/noise.py: the same start as `duet render` with this shot seed)."""
     s = dict(cfg['sampler'])
     steps, solver = steps or s['steps'], solver or s['solver']
     shift = s['shift'] if shift is None else shift
@@ -100,9 +103,17 @@ def generate(models, tok, cfg, prompt, seed=0, steps=None, solver=None, shift=No
                                           s['audio_negative_prompt']])
     ctx = (ctx[0:1], ctx[1:2], ctx[2:3])
     dev = next(dit.parameters()).device
-    g = torch.Generator().manual_seed(seed)
-    xv = torch.randn(1, z, fv, h, w, generator=g).to(dev)
-    xa = torch.randn(1, la, cfg['audio_vae']['embed_dim'], generator=g).to(dev)
+    ca = cfg['audio_vae']['embed_dim']
+    if noise == 'duet':
+        from .noise import STREAM_AUDIO, STREAM_VIDEO, latent_noise
+        xv = torch.from_numpy(latent_noise((1, z, fv, h, w), seed, STREAM_VIDEO)).to(dev)
+        xa = torch.from_numpy(latent_noise((1, la, ca), seed, STREAM_AUDIO)).to(dev)
+    elif noise == 'torch':
+        g = torch.Generator().manual_seed(seed)
+        xv = torch.randn(1, z, fv, h, w, generator=g).to(dev)
+        xa = torch.randn(1, la, ca, generator=g).to(dev)
+    else:
+        raise ValueError(f'noise {noise!r}: torch or duet')
     given_v = None
     if 'image' in cond:
         cond['frames'] = cond['image'][None]
@@ -169,6 +180,9 @@ def main():
     ap.add_argument('--prompt', required=True)
     ap.add_argument('--out', required=True, help='output .mp4 (a .wav is written beside it)')
     ap.add_argument('--seed', type=int, default=0)
+    ap.add_argument('--noise', choices=['torch', 'duet'], default='torch',
+                    help='duet: the C engine\'s seeded noise (then a duet render shot with the '
+                         'same seed starts from the same latents)')
     ap.add_argument('--steps', type=int)
     ap.add_argument('--solver', choices=['unipc', 'euler'])
     ap.add_argument('--shift', type=float)
@@ -196,7 +210,8 @@ def main():
         cond['frames'] = read_frames(a.lead_video, a.lead_frames, C.CLIP['size'])
     frames, wav, _ = generate(models, tok, cfg, a.prompt, seed=a.seed, steps=a.steps,
                               solver=a.solver, shift=a.shift, video_guidance=a.video_guidance,
-                              audio_guidance=a.audio_guidance, slg_layer=a.slg_layer, cond=cond)
+                              audio_guidance=a.audio_guidance, slg_layer=a.slg_layer, cond=cond,
+                              noise=a.noise)
     write_mp4(a.out, frames, wav, C.CLIP['fps'], C.CLIP['sample_rate_hz'])
     print(f'wrote {a.out}')
 
