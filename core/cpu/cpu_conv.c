@@ -93,10 +93,10 @@ static void im2col_rows(void *ctx, int64_t begin, int64_t end) {
 }
 
 /* The weight as f32 [rows, cols] row-major: w itself, or widened into buf. */
-static const float *weights_f32(const duet_tensor *w, float *buf) {
+static const float *weights_f32(duet_cpu_ctx *c, const duet_tensor *w, float *buf) {
     const void *p = duet_cpu_at(w, 0, 0, 0, 0, 0);
     if (w->dtype == DUET_F32) return p;
-    duet_convert(buf, DUET_F32, p, w->dtype, (size_t)duet_nelements(w));
+    duet_cpu_widen(c, buf, p, w->dtype, duet_nelements(w));
     return buf;
 }
 
@@ -123,7 +123,7 @@ static duet_status conv_forward(duet_cpu_ctx *c, const duet_op *op, const conv_g
     size_t nbytes = (wn + cn) * sizeof(float);
     float *buf = nbytes ? duet_cpu_scratch(c, nbytes) : NULL;
     if (nbytes && !buf) return DUET_ERR_OUT_OF_MEMORY;
-    const float *wf = weights_f32(w, buf);
+    const float *wf = weights_f32(c, w, buf);
     int64_t in_n = g->in[0] * g->in[1] * g->in[2] * g->cin;
     for (int64_t b = 0; b < g->batch; b++) {
         const float *x = (const float *)duet_cpu_at(op->src[0], 0, 0, 0, 0, 0) + b * in_n;
@@ -213,7 +213,7 @@ static duet_status conv_transpose1d(duet_cpu_ctx *c, const duet_op *op) {
     size_t wn = w->dtype == DUET_F32 ? 0 : (size_t)(cin * R);
     float *buf = duet_cpu_scratch(c, (wn + (size_t)(R * nl)) * sizeof(float));
     if (!buf) return DUET_ERR_OUT_OF_MEMORY;
-    const float *wf = weights_f32(w, buf);
+    const float *wf = weights_f32(c, w, buf);
     for (int64_t b = 0; b < B; b++) {
         const float *xb = (const float *)duet_cpu_at(x, 0, 0, b, 0, 0);
         float *y = duet_cpu_at(op->dst, 0, 0, b, 0, 0);

@@ -37,6 +37,9 @@ void duet_cpu_sgemm(duet_cpu_ctx *c, CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int
                     int64_t N, int64_t K, float alpha, const float *A, int64_t lda,
                     const float *B, int64_t ldb, float beta, float *C, int64_t ldc);
 
+/* n contiguous f16 or bf16 values of src widened into dst as f32, on the pool. */
+void duet_cpu_widen(duet_cpu_ctx *c, float *dst, const void *src, duet_dtype t, int64_t n);
+
 /* Load any float dtype element as f32. */
 float duet_cpu_load(const void *p, duet_dtype t);
 

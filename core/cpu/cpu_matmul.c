@@ -1,9 +1,10 @@
 /* duet — CPU copy and matrix product. The product goes to OpenBLAS sgemm per batch; f16/bf16
- * weights are widened to f32 into scratch first (f32 accumulate, as on the GPU). */
+ * weights are widened to f32 into scratch first (f32 accumulate, as on the GPU), on the pool;
+ * the convolutions widen theirs with duet_cpu_widen. */
 #include <stdatomic.h>
 #include <string.h>
 
-
+#include "../log.h"
 #include "cpu_kernels.h"
 
 typedef struct {
@@ -59,20 +60,48 @@ typedef struct {
 static float f16_table[65536];
 static atomic_int f16_table_ready;
 
+static void f16_table_init(void) {
+    if (atomic_load(&f16_table_ready)) return;
+    for (uint32_t h = 0; h < 65536; h++) f16_table[h] = duet_f16_to_f32((uint16_t)h);
+    atomic_store(&f16_table_ready, 1);
+}
+
+/* n f16 (table) or bf16 (top half of an f32) values of src into dst. */
+static void widen(float *dst, const uint16_t *src, int64_t n, duet_dtype t) {
+    if (t == DUET_F16) {
+        for (int64_t i = 0; i < n; i++) dst[i] = f16_table[src[i]];
+        return;
+    }
+    for (int64_t i = 0; i < n; i++) {
+        uint32_t u = (uint32_t)src[i] << 16;
+        memcpy(&dst[i], &u, 4);
+    }
+}
+
+typedef struct {
+    float *dst;
+    const uint16_t *src;
+    duet_dtype t;
+} flat_job;
+
+static void widen_flat(void *ctx, int64_t begin, int64_t end) {
+    const flat_job *j = ctx;
+    widen(j->dst + begin, j->src + begin, end - begin, j->t);
+}
+
+void duet_cpu_widen(duet_cpu_ctx *c, float *dst, const void *src, duet_dtype t, int64_t n) {
+    DUET_ASSERT(t == DUET_F16 || t == DUET_BF16);
+    if (t == DUET_F16) f16_table_init();
+    flat_job j = {dst, src, t};
+    duet_parallel_for(c->pool, n, 65536, widen_flat, &j);
+}
+
 static void widen_rows(void *ctx, int64_t begin, int64_t end) {
     const widen_job *j = ctx;
     int64_t n0 = j->w->ne[0];
     for (int64_t r = begin; r < end; r++) {
-        const uint16_t *src = (const uint16_t *)(j->base + r * (int64_t)j->w->nb[1]);
-        float *d = j->dst + r * n0;
-        if (j->w->dtype == DUET_F16) {
-            for (int64_t i = 0; i < n0; i++) d[i] = f16_table[src[i]];
-        } else { /* bf16: the top half of an f32 */
-            for (int64_t i = 0; i < n0; i++) {
-                uint32_t u = (uint32_t)src[i] << 16;
-                memcpy(&d[i], &u, 4);
-            }
-        }
+        widen(j->dst + r * n0, (const uint16_t *)(j->base + r * (int64_t)j->w->nb[1]), n0,
+              j->w->dtype);
     }
 }
 
@@ -85,10 +114,7 @@ static const float *weights_f32(duet_cpu_ctx *c, const duet_tensor *w, int64_t i
         *ldw = (int64_t)(w->nb[1] / 4);
         return (const float *)base;
     }
-    if (w->dtype == DUET_F16 && !atomic_load(&f16_table_ready)) {
-        for (uint32_t h = 0; h < 65536; h++) f16_table[h] = duet_f16_to_f32((uint16_t)h);
-        atomic_store(&f16_table_ready, 1);
-    }
+    if (w->dtype == DUET_F16) f16_table_init();
     int64_t n0 = w->ne[0], n1 = w->ne[1];
     float *dst = duet_cpu_scratch(c, (size_t)(n0 * n1) * sizeof(float));
     if (!dst) return NULL;
